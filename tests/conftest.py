@@ -1,0 +1,27 @@
+"""Shared fixtures: every model test runs on every backend available here."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import stv_cli
+
+#: float32 tolerances, stated once (SPEC.md: abs 1e-6 on weights and voxels, 1e-5 through the
+#: RNN or the decoder).
+ATOL = 1e-6
+ATOL_RNN = 1e-5
+
+BACKENDS = ["numpy", "cpu"]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    """Run the test once per backend, with that backend in force."""
+    with stv_cli.use_backend(request.param):
+        yield request.param
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)
