@@ -1,0 +1,205 @@
+"""numba kernel of the latent decoder (SPEC A.6, D7), parallel over rows of voxels.
+
+Draw ``i`` of the stream is word ``i % 16`` of ChaCha12 block ``i // 16`` (see
+:mod:`stv_kernels.chacha`), so every row of the output computes the blocks it needs itself and
+the result does not depend on the number of threads: each voxel sees exactly the draws, in
+exactly the order, of the sequential reference (:mod:`stv_kernels.decode_reference`).
+
+:func:`time_decode` times either backend for the benchmark.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from .chacha import CHACHA_CONSTANTS, key_words_from_seed
+from .decode_reference import check_decode_args
+from .decode_reference import decode_latent as decode_latent_reference
+
+F32 = np.float32
+_C0, _C1, _C2, _C3 = (int(c) for c in CHACHA_CONSTANTS)
+#: Draws generated per pass over a run of voxels; big enough that the block shared by two
+#: runs (computed twice) costs little, small enough to stay in L1.
+_RUN_DRAWS = 2048
+#: At least this many voxels per run, so the float32 sums have independent chains to overlap.
+_MIN_RUN_VOXELS = 8
+#: Tasks per thread: rows are split into this many contiguous ranges per thread.
+_TASKS_PER_THREAD = 4
+
+
+@njit(inline="always")
+def _rotl(v, n):
+    # uint32 operands are promoted to uint64 by numba; the cast keeps the low 32 bits
+    return np.uint32((v << n) | (v >> (32 - n)))
+
+
+@njit(inline="always")
+def _quarter(a, b, c, d):
+    a = np.uint32(a + b)
+    d = _rotl(d ^ a, 16)
+    c = np.uint32(c + d)
+    b = _rotl(b ^ c, 12)
+    a = np.uint32(a + b)
+    d = _rotl(d ^ a, 8)
+    c = np.uint32(c + d)
+    b = _rotl(b ^ c, 7)
+    return a, b, c, d
+
+
+@njit(inline="always")
+def _double_round(s):
+    x0, x1, x2, x3, x4, x5, x6, x7, x8, x9, x10, x11, x12, x13, x14, x15 = s
+    x0, x4, x8, x12 = _quarter(x0, x4, x8, x12)
+    x1, x5, x9, x13 = _quarter(x1, x5, x9, x13)
+    x2, x6, x10, x14 = _quarter(x2, x6, x10, x14)
+    x3, x7, x11, x15 = _quarter(x3, x7, x11, x15)
+    x0, x5, x10, x15 = _quarter(x0, x5, x10, x15)
+    x1, x6, x11, x12 = _quarter(x1, x6, x11, x12)
+    x2, x7, x8, x13 = _quarter(x2, x7, x8, x13)
+    x3, x4, x9, x14 = _quarter(x3, x4, x9, x14)
+    return x0, x1, x2, x3, x4, x5, x6, x7, x8, x9, x10, x11, x12, x13, x14, x15
+
+
+@njit(inline="always")
+def _draw(word):
+    # (x >> 9) * 2^-22 - 1: exact in float32, equal to the reference's bit-cast mapping
+    return F32(word >> 9) * F32(2.384185791015625e-07) - F32(1.0)
+
+
+@njit(cache=True)
+def _chacha12_draws(key, block, dst, at):
+    """Write the 16 draws of ChaCha12 block number ``block`` into ``dst[at:at + 16]``."""
+    lo = np.uint32(block & 0xFFFFFFFF)
+    hi = np.uint32(block >> 32)
+    k0, k1, k2, k3, k4, k5, k6, k7 = key[0], key[1], key[2], key[3], key[4], key[5], key[6], key[7]
+    zero = np.uint32(0)
+    s = (np.uint32(_C0), np.uint32(_C1), np.uint32(_C2), np.uint32(_C3))
+    s = s + (k0, k1, k2, k3, k4, k5, k6, k7, lo, hi, zero, zero)
+    # 12 rounds = 6 double rounds, unrolled by hand so the state stays in registers
+    s = _double_round(s)
+    s = _double_round(s)
+    s = _double_round(s)
+    s = _double_round(s)
+    s = _double_round(s)
+    s = _double_round(s)
+    dst[at + 0] = _draw(np.uint32(s[0] + _C0))
+    dst[at + 1] = _draw(np.uint32(s[1] + _C1))
+    dst[at + 2] = _draw(np.uint32(s[2] + _C2))
+    dst[at + 3] = _draw(np.uint32(s[3] + _C3))
+    dst[at + 4] = _draw(np.uint32(s[4] + k0))
+    dst[at + 5] = _draw(np.uint32(s[5] + k1))
+    dst[at + 6] = _draw(np.uint32(s[6] + k2))
+    dst[at + 7] = _draw(np.uint32(s[7] + k3))
+    dst[at + 8] = _draw(np.uint32(s[8] + k4))
+    dst[at + 9] = _draw(np.uint32(s[9] + k5))
+    dst[at + 10] = _draw(np.uint32(s[10] + k6))
+    dst[at + 11] = _draw(np.uint32(s[11] + k7))
+    dst[at + 12] = _draw(np.uint32(s[12] + lo))
+    dst[at + 13] = _draw(np.uint32(s[13] + hi))
+    dst[at + 14] = _draw(s[14])
+    dst[at + 15] = _draw(s[15])
+
+
+@njit(cache=True)
+def _decode_row(key, first_draw, latent, row, draws, acc):
+    """Decode one row of voxels whose first draw is ``first_draw``; scratch in draws/acc."""
+    n_features = latent.size
+    run_voxels = acc.size
+    scale = F32(n_features)
+    width = row.size
+    for x0 in range(0, width, run_voxels):
+        n_vox = min(run_voxels, width - x0)
+        d0 = first_draw + x0 * n_features
+        d1 = d0 + n_vox * n_features
+        b0 = d0 // 16
+        for block in range(b0, (d1 + 15) // 16):
+            _chacha12_draws(key, block, draws, (block - b0) * 16)
+        offset = d0 - b0 * 16
+        for v in range(n_vox):
+            acc[v] = F32(0.0)
+        # k outer, voxels inner: each voxel still sums in k order, and the run's voxels give
+        # independent chains for the CPU to overlap
+        for k in range(n_features):
+            phi = latent[k]
+            for v in range(n_vox):
+                acc[v] = acc[v] + phi * draws[offset + v * n_features + k]
+        for v in range(n_vox):
+            row[x0 + v] = np.tanh(acc[v] / scale)
+
+
+@njit(parallel=True, cache=True)
+def _decode_rows(key, start_draw, latent, rows, draws, acc):
+    n_rows, width = rows.shape
+    n_tasks = draws.shape[0]
+    row_draws = width * latent.size
+    for task in prange(n_tasks):
+        first = task * n_rows // n_tasks
+        last = (task + 1) * n_rows // n_tasks
+        for r in range(first, last):
+            _decode_row(key, start_draw + r * row_draws, latent, rows[r], draws[task], acc[task])
+
+
+def decode_latent(key_words, start_draw, latent, depth, height, width, out=None):
+    """Decode ``latent`` into a (D, H, W, 1) float32 volume with the stream at ``start_draw``.
+
+    Same contract and same numbers as :func:`stv_kernels.decode_reference.decode_latent`
+    (bitwise for the draws and sums; ``tanh`` is this platform's float32 libm). Parallel over
+    rows; the result is identical for any number of threads.
+    """
+    key_words, start_draw, latent, out = check_decode_args(
+        key_words, start_draw, latent, depth, height, width, out
+    )
+    n_features = latent.size
+    rows = out.reshape(-1, out.shape[2])
+    run_voxels = min(rows.shape[1], max(_MIN_RUN_VOXELS, _RUN_DRAWS // n_features))
+    n_tasks = max(1, min(rows.shape[0], numba.get_num_threads() * _TASKS_PER_THREAD))
+    # scratch per task, allocated here (never inside the kernel): the run's draws, padded by
+    # up to one block on each side because runs need not start or end on a block boundary
+    draws = np.empty((n_tasks, run_voxels * n_features + 32), dtype=F32)
+    acc = np.empty((n_tasks, run_voxels), dtype=F32)
+    _decode_rows(key_words, np.int64(start_draw), latent, rows, draws, acc)
+    return out
+
+
+def time_decode(depth, height, width, n_features, *, backend="cpu", seed=0, repeat=3):
+    """Time one decode and report throughput, for the benchmark.
+
+    Parameters
+    ----------
+    depth, height, width, n_features : int
+        Volume size and latent length; the decode makes ``D * H * W * F`` draws.
+    backend : {"cpu", "numpy"}
+        The numba kernel or the sequential NumPy reference.
+    seed : int
+        Decoder seed; the latent is ``linspace(-1, 1, F)``.
+    repeat : int
+        Timed runs (after one untimed warm-up for ``cpu``); the best is reported.
+
+    Returns
+    -------
+    dict
+        ``draws``, ``seconds`` (best), ``draws_per_second``, ``threads``.
+    """
+    fn = decode_latent if backend == "cpu" else decode_latent_reference
+    key = key_words_from_seed(seed)
+    latent = np.linspace(-1.0, 1.0, n_features, dtype=F32)
+    out = np.empty((depth, height, width, 1), dtype=F32)
+    if backend == "cpu":
+        fn(key, 0, latent, 1, 1, min(width, 8), out=None)
+    best = float("inf")
+    for _ in range(max(1, repeat)):
+        t0 = time.perf_counter()
+        fn(key, 0, latent, depth, height, width, out=out)
+        best = min(best, time.perf_counter() - t0)
+    draws = depth * height * width * n_features
+    threads = numba.get_num_threads() if backend == "cpu" else 1
+    return {
+        "draws": draws,
+        "seconds": best,
+        "draws_per_second": draws / best,
+        "threads": threads,
+    }
