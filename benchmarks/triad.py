@@ -1,0 +1,66 @@
+"""STREAM-style triad: this machine's memory bandwidth, measured in the benchmark's own process.
+
+``a = b + s * c`` over three float64 arrays much larger than the last-level cache, with every
+numba thread (``prange``), writing into a preallocated ``a``. Two traffic counts are reported:
+
+* ``gbs_3``: 3 arrays per element (read b, read c, write a): STREAM's own convention. The kernel
+  figures in ``bench.py`` count their bytes the same way (logical reads + writes, no write
+  allocate), so this is the denominator of their "% of triad".
+* ``gbs_4``: 4 arrays, adding the read-for-ownership of ``a`` that ordinary (not non-temporal)
+  stores cause on x86. This is closer to what the memory bus really carries.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from numba import njit, prange
+
+
+@njit(parallel=True, cache=False)
+def _triad(a, b, c, s):
+    for i in prange(a.shape[0]):
+        a[i] = b[i] + s * c[i]
+
+
+def measure_triad(mib_per_array: int = 256, repeats: int = 10) -> dict:
+    """Run the triad ``repeats`` times and return its timings and bandwidths (GB = 1e9 bytes).
+
+    Parameters
+    ----------
+    mib_per_array
+        Size of each of the three arrays; keep it many times the last-level cache.
+    repeats
+        Timed runs after one untimed warm-up (which also compiles the kernel).
+    """
+    n = mib_per_array * 2**20 // 8
+    # touch every page before timing: first-touch page faults are not memory bandwidth
+    a = np.zeros(n)
+    b = np.full(n, 1.0)
+    c = np.full(n, 2.0)
+    s = 3.0
+    _triad(a, b, c, s)
+    times = []
+    for _ in range(max(1, repeats)):
+        t0 = time.perf_counter()
+        _triad(a, b, c, s)
+        times.append(time.perf_counter() - t0)
+    if a[n // 2] != 7.0:  # the result must be used, and right
+        raise RuntimeError("triad computed a wrong result")
+    med, best = float(np.median(times)), float(np.min(times))
+    elem = n * 8
+    return {
+        "mib_per_array": mib_per_array,
+        "repeats": len(times),
+        "median_s": med,
+        "min_s": best,
+        "gbs_3": 3 * elem / med / 1e9,
+        "gbs_4": 4 * elem / med / 1e9,
+        "gbs_3_best": 3 * elem / best / 1e9,
+    }
+
+
+if __name__ == "__main__":
+    r = measure_triad()
+    print(f"triad {r['gbs_3']:.1f} GB/s (3 arrays), {r['gbs_4']:.1f} GB/s (4, write-allocate)")
