@@ -278,8 +278,8 @@ def time_calls(fn, repeats, budget_s):
 
     Only as many calls as fit in ``budget_s`` after the warm-up are timed, so slow peers do not
     dominate the run. When not even one fits, the warm-up call itself is the one sample and the
-    row reports ``n = 0`` (it then includes compiling, for a numba kernel: never the case here,
-    since stv's kernels are fast and only peers are slow).
+    row reports ``n = 0``. For a peer that is still a fair fresh-output call; for an stv row it
+    would include compiling or loading the numba kernel, so it is not a steady-state figure.
     """
     t0 = time.perf_counter()
     fn()

@@ -1,0 +1,86 @@
+"""The benchmark runs end to end at a tiny size, and its peers compute what stv computes."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from stv_kernels import reference
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench.py"
+KERNELS = ("collapse", "interpolate", "upscale", "diffuse", "stats")
+
+
+@pytest.fixture(scope="module")
+def bench():
+    sys.path.insert(0, str(BENCH.parent))
+    try:
+        spec = importlib.util.spec_from_file_location("stv_bench", BENCH)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses look their module up there
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.modules.pop("stv_bench", None)
+        sys.path.remove(str(BENCH.parent))
+
+
+def test_tiny_run_prints_a_row_per_kernel_and_exits_0(tmp_path):
+    report = tmp_path / "bench.json"
+    cmd = [sys.executable, str(BENCH), "--sizes", "tiny", "--repeats", "1", "--json", str(report)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    assert any(line.startswith("triad a = b + s*c") for line in lines)
+    for name in KERNELS:
+        rows = [ln for ln in lines if ln.split()[:2] == [name, "stv"]]
+        assert rows, f"no stv row for {name}"
+        assert any(ln.strip().startswith(name) and "of triad" in ln for ln in lines), name
+    data = json.loads(report.read_text())
+    assert {r["kernel"] for r in data["rows"]} == set(KERNELS)
+    assert all(r["median_s"] > 0 and r["gbs"] > 0 for r in data["rows"])
+    assert data["triad"]["gbs_4"] == pytest.approx(data["triad"]["gbs_3"] * 4 / 3)
+
+
+def test_unknown_kernel_is_a_usage_error():
+    proc = subprocess.run(
+        [sys.executable, str(BENCH), "--kernels", "nope"], capture_output=True, text=True
+    )
+    assert proc.returncode == 2
+    assert "unknown kernel" in proc.stderr
+
+
+@pytest.mark.parametrize("shape", [(5, 17, 13, 1), (4, 9, 11, 3), (2, 5, 6, 1)])
+def test_numpy_peers_match_the_reference(bench, shape):
+    vol = np.random.default_rng(7).random(shape, dtype=np.float32)
+    np.testing.assert_allclose(
+        bench.np_interp_cubic(vol), reference.interpolate_z(vol, "cubic"), atol=1e-6
+    )
+    up = reference.upscale_bilinear(vol, 2)
+    np.testing.assert_allclose(bench.np_upscale(vol), up, atol=1e-6)
+    rate = bench.DIFFUSION_RATE
+    np.testing.assert_allclose(bench.np_diffuse(vol), reference.diffuse(vol, 1, rate), atol=1e-6)
+    w = np.linspace(0.1, 1.0, shape[0], dtype=np.float32)
+    np.testing.assert_allclose(
+        np.tensordot(w, vol, axes=(0, 0)), reference.collapse_weighted(vol, w), atol=1e-6
+    )
+    stats, ref = bench.np_statistics(vol), reference.slice_statistics(vol)
+    for key in ("mean", "std", "energy", "abs_mean"):
+        np.testing.assert_allclose(stats[key], ref[key], atol=1e-6)
+    if bench.ndimage is not None:
+        np.testing.assert_allclose(bench.scipy_upscale(vol), up, atol=1e-5)
+
+
+def test_byte_model_counts_reads_and_writes(bench):
+    by_name = {k.name: k for k in bench.KERNELS}
+    shape = (8, 10, 20, 3)
+    n = 8 * 10 * 20 * 3
+    assert by_name["collapse"].bytes_moved(shape) == 4 * (n + n // 8)
+    assert by_name["interpolate"].bytes_moved(shape) == 4 * (n + 15 * n // 8)
+    assert by_name["upscale"].bytes_moved(shape) == 4 * 5 * n
+    assert by_name["diffuse"].bytes_moved(shape) == 4 * 2 * n
