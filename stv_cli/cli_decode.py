@@ -1,0 +1,143 @@
+"""``stv decode``: latent vectors -> seeded volumes -> pictures (a thin command over pipeline)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .cli_options import (
+    BoundedInt,
+    device_options,
+    grid_layout_options,
+    grid_settings,
+    image_output_options,
+    memory_option,
+    output_mode_options,
+    projection_options,
+    projection_settings,
+    refine_settings,
+    refinement_options,
+    report_options,
+    value_range_option,
+)
+from .cli_project import extra_output_options
+
+SIZE = BoundedInt(1, 65536)
+
+
+@click.command()
+@click.argument(
+    "latents",
+    nargs=-1,
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    metavar="LATENTS...",
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Output directory, or image file (one latent file holding one latent).",
+)
+@click.option("--depth", type=SIZE, default=8, show_default=True, help="Slices per volume.")
+@click.option("--height", type=SIZE, default=64, show_default=True, help="Slice height.")
+@click.option("--width", type=SIZE, default=64, show_default=True, help="Slice width.")
+@click.option(
+    "--seed",
+    type=BoundedInt(0, 2**64 - 1),
+    default=0,
+    show_default=True,
+    help="Decoder seed (u64); the same seed and latents give the same pictures.",
+)
+@value_range_option(
+    (-1.0, 1.0),
+    "Decoder values mapped to pixels: LOW -> 0 (black), HIGH -> 1 (white), values outside "
+    "are clamped. The decoder's output lies in (-1, 1) (tanh), hence the default.",
+)
+@refinement_options
+@projection_options
+@extra_output_options
+@grid_layout_options
+@image_output_options
+@output_mode_options
+@device_options
+@memory_option
+@report_options
+@click.pass_context
+def decode(ctx: click.Context, latents: tuple[Path, ...], output: Path, **options) -> None:
+    """Decode every latent in each LATENTS file into a volume and collapse it to a picture.
+
+    A LATENTS file holds N latent vectors (N, F) (.npy, .csv/.txt or .json). Each file gets a
+    fresh ZDecoder(--depth, --height, --width, --seed); its latents are decoded in order (the
+    decoder's random stream advances per latent, so equal latents give different volumes).
+    Each volume is refined and projected as in `stv project`.
+
+    Pixels: the decoder's values lie in (-1, 1); --value-range LOW HIGH maps LOW to black and
+    HIGH to white (default -1 1, i.e. (v + 1) / 2), clamping values outside.
+
+    \b
+    Outputs, for a latent file NAME.npy holding N latents:
+      DIR/NAME_000.png ... DIR/NAME_<N-1>.png   one picture per latent
+      DIR/NAME_grid.png                         all of them in one grid (--grid)
+      DIR/NAME_weights.json, NAME_weights.png, NAME_telemetry.json (one record per latent)
+    With -o FILE.png and one file holding one latent, the picture is FILE.png.
+
+    \b
+    Example:
+      stv decode latents.npy -o out/ --depth 8 --height 64 --width 64 --seed 7 --grid
+    """
+    from .batch import run_batch
+    from .cli import (
+        apply_device,
+        batch_printer,
+        check_bit_depth,
+        check_unique_names,
+        finish_batch,
+        resolve_output,
+    )
+    from .cli_options import check_output_mode
+    from .pipeline import DecodeSettings, OutputSettings, Workspace, input_name, run_decode_input
+
+    check_output_mode(options["overwrite"], options["skip_existing"])
+    to_directory, image_format = resolve_output(output, len(latents), options["image_format"])
+    bit_depth = int(options["bit_depth"])
+    check_bit_depth(bit_depth, image_format)
+    check_unique_names(list(latents), [input_name(p) for p in latents])
+    apply_device(options["device"], options["threads"], options["memory_limit"])
+
+    settings = DecodeSettings(
+        output=OutputSettings(
+            out=output,
+            to_directory=to_directory,
+            image_format=image_format,
+            bit_depth=bit_depth,
+            compress_level=options["compress_level"],
+            overwrite=options["overwrite"],
+            skip_existing=options["skip_existing"],
+            grid=options["grid"],
+            weights=options["weights"],
+            weights_plot=options["weights_plot"],
+            telemetry=options["telemetry"],
+        ),
+        depth=options["depth"],
+        height=options["height"],
+        width=options["width"],
+        seed=options["seed"],
+        value_range=options["value_range"],
+        refine=refine_settings(options),
+        projection=projection_settings(options),
+        grid=grid_settings(options),
+    )
+    workspace = Workspace()
+    report = run_batch(
+        latents,
+        lambda path: run_decode_input(path, settings, workspace),
+        command="decode",
+        quiet=options["quiet"],
+        on_result=batch_printer(
+            "decode", options["json_report"], options["quiet"], options["verbose"]
+        ),
+    )
+    finish_batch(ctx, report, options["json_report"], options["quiet"])

@@ -1,0 +1,490 @@
+"""Shared click options and validators of the ``stv`` commands.
+
+Each group of options is one decorator (``device_options``, ``refinement_options``,
+``projection_options``, ``grid_options``, ...), so every command that refines, projects or
+writes grids (``project``, ``decode``, and later ``video``) spells an option the same way,
+validates it the same way and documents it once. Validation happens while click parses, before
+any work: a bad value is a :class:`click.BadParameter` naming the option and the allowed range
+(exit 2). This module imports only click: ``stv --help`` must not import numba.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+WINDOWS = ("hann", "hamming", "blackman", "rectangular", "gaussian")
+INTERPOLATIONS = ("none", "nearest", "linear", "cubic")
+DEVICES = ("auto", "cpu", "numpy", "cuda")
+IMAGE_FORMATS = ("png", "tif", "tiff", "jpg", "jpeg", "bmp", "webp")
+
+F = Callable[..., Any]
+
+
+class FiniteFloat(click.ParamType):
+    """A float that must be finite and lie in a range; NaN and inf are refused.
+
+    click's own ``FloatRange`` lets NaN through (every comparison with NaN is false), which is
+    why stv has its own type.
+    """
+
+    name = "float"
+
+    def __init__(
+        self,
+        low: float | None = None,
+        high: float | None = None,
+        *,
+        low_open: bool = False,
+        high_open: bool = False,
+    ) -> None:
+        self.low, self.high = low, high
+        self.low_open, self.high_open = low_open, high_open
+
+    def describe(self) -> str:
+        """The allowed range in words, e.g. ``a finite number in [0, 1]``."""
+        if self.low is None and self.high is None:
+            return "a finite number"
+        if self.high is None:
+            return f"a finite number {'>' if self.low_open else '>='} {self.low:g}"
+        if self.low is None:
+            return f"a finite number {'<' if self.high_open else '<='} {self.high:g}"
+        left = "(" if self.low_open else "["
+        right = ")" if self.high_open else "]"
+        return f"a finite number in {left}{self.low:g}, {self.high:g}{right}"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None):
+        if isinstance(value, float) and math.isfinite(value):
+            number = value
+        else:
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                self.fail(f"{value!r} is not a number; expected {self.describe()}", param, ctx)
+        bad = not math.isfinite(number)
+        if not bad and self.low is not None:
+            bad = number <= self.low if self.low_open else number < self.low
+        if not bad and self.high is not None:
+            bad = number >= self.high if self.high_open else number > self.high
+        if bad:
+            self.fail(f"{value!r} is not allowed; expected {self.describe()}", param, ctx)
+        return number
+
+    def __repr__(self) -> str:
+        return f"FiniteFloat({self.describe()})"
+
+
+class BoundedInt(click.ParamType):
+    """An integer with an inclusive minimum (and optional maximum), named in the error."""
+
+    name = "integer"
+
+    def __init__(self, low: int, high: int | None = None) -> None:
+        self.low, self.high = low, high
+
+    def describe(self) -> str:
+        if self.high is None:
+            return f"an integer >= {self.low}"
+        return f"an integer in [{self.low}, {self.high}]"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None):
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        else:
+            try:
+                number = int(str(value), 10)
+            except ValueError:
+                self.fail(f"{value!r} is not an integer; expected {self.describe()}", param, ctx)
+        if number < self.low or (self.high is not None and number > self.high):
+            self.fail(f"{value!r} is not allowed; expected {self.describe()}", param, ctx)
+        return number
+
+    def __repr__(self) -> str:
+        return f"BoundedInt({self.describe()})"
+
+
+UNIT = FiniteFloat(0.0, 1.0)
+NON_NEGATIVE = FiniteFloat(0.0)
+POSITIVE = FiniteFloat(0.0, low_open=True)
+ANY_FINITE = FiniteFloat()
+
+
+def _check_value_range(ctx: click.Context, param: click.Parameter, value):
+    if value is None:
+        return None
+    low, high = value
+    if not low < high:
+        raise click.BadParameter(f"LOW must be smaller than HIGH, got {low:g} {high:g}", ctx, param)
+    return (low, high)
+
+
+def _compose(*decorators: F) -> Callable[[F], F]:
+    def apply(func: F) -> F:
+        for decorator in reversed(decorators):
+            func = decorator(func)
+        return func
+
+    return apply
+
+
+# ----------------------------------------------------------------------------- common
+
+
+def device_options(func: F) -> F:
+    """``--device`` and ``--threads``."""
+    return _compose(
+        click.option(
+            "--device",
+            type=click.Choice(DEVICES, case_sensitive=False),
+            default="auto",
+            show_default=True,
+            help="Where the compute runs: auto (the fastest available), cpu (numba kernels), "
+            "numpy (the reference kernels). cuda is not available in this version.",
+        ),
+        click.option(
+            "--threads",
+            type=BoundedInt(1),
+            default=None,
+            help="Number of numba threads (default: numba's, usually the number of cores).",
+        ),
+    )(func)
+
+
+def output_mode_options(func: F) -> F:
+    """``--overwrite`` and ``--skip-existing`` (mutually exclusive)."""
+    return _compose(
+        click.option(
+            "--overwrite",
+            is_flag=True,
+            help="Replace outputs that already exist (refused without).",
+        ),
+        click.option(
+            "--skip-existing",
+            is_flag=True,
+            help="Skip an input whose outputs all exist already (resume an interrupted batch).",
+        ),
+    )(func)
+
+
+def report_options(func: F) -> F:
+    """``--json``, ``-q/--quiet`` and ``-v/--verbose``."""
+    return _compose(
+        click.option(
+            "--json",
+            "json_report",
+            is_flag=True,
+            help="Print a machine-readable JSON report on stdout instead of the paths written.",
+        ),
+        click.option(
+            "-q", "--quiet", is_flag=True, help="No progress bars or notes on stderr (errors stay)."
+        ),
+        click.option(
+            "-v", "--verbose", is_flag=True, help="Say more on stderr (timings, settings)."
+        ),
+    )(func)
+
+
+def image_output_options(func: F) -> F:
+    """``--bit-depth`` and ``--format``."""
+    return _compose(
+        click.option(
+            "--bit-depth",
+            type=click.Choice(["8", "16"]),
+            default="8",
+            show_default=True,
+            help="Bits per channel of the images written (16 needs png or tif).",
+        ),
+        click.option(
+            "--format",
+            "image_format",
+            type=click.Choice(IMAGE_FORMATS, case_sensitive=False),
+            default=None,
+            help="Image format when -o is a directory (default png); with -o FILE the "
+            "file's extension decides.",
+        ),
+    )(func)
+
+
+# ------------------------------------------------------------------------- refinement
+
+
+def refinement_options(func: F) -> F:
+    """Diffusion, Z interpolation and XY upscale, applied in that order."""
+    return _compose(
+        click.option(
+            "--diffuse-iterations",
+            type=BoundedInt(0),
+            default=0,
+            show_default=True,
+            help="Jacobi diffusion passes over the 6-neighbourhood (0 = no diffusion).",
+        ),
+        click.option(
+            "--diffuse-rate",
+            type=UNIT,
+            default=0.25,
+            show_default=True,
+            help="Diffusion rate, in [0, 1]: new = centre*(1-rate) + mean(neighbours)*rate.",
+        ),
+        click.option(
+            "--interpolate",
+            type=click.Choice(INTERPOLATIONS, case_sensitive=False),
+            default="none",
+            show_default=True,
+            help="Densify along Z: each pass turns D slices into 2D-1.",
+        ),
+        click.option(
+            "--interpolate-passes",
+            type=BoundedInt(1, 8),
+            default=1,
+            show_default=True,
+            help="How many interpolation passes (k passes give 2^k*(D-1)+1 slices).",
+        ),
+        click.option(
+            "--upscale",
+            type=BoundedInt(1, 64),
+            default=1,
+            show_default=True,
+            help="Integer XY upscale factor (bilinear, corner-aligned); 1 = none.",
+        ),
+    )(func)
+
+
+# ------------------------------------------------------------------------- projection
+
+
+def projection_options(func: F) -> F:
+    """The VisionProjector, its window, the resonance and the optional views."""
+    return _compose(
+        click.option(
+            "--window",
+            type=click.Choice(WINDOWS, case_sensitive=False),
+            default="hann",
+            show_default=True,
+            help="Spectral window over the depth axis.",
+        ),
+        click.option(
+            "--sigma",
+            type=POSITIVE,
+            default=0.4,
+            show_default=True,
+            help="Width of the gaussian window (only with --window gaussian), > 0.",
+        ),
+        click.option(
+            "--focus",
+            type=UNIT,
+            default=0.5,
+            show_default=True,
+            help="Depth of the attention peak, in [0, 1] (0 = first slice, 1 = last).",
+        ),
+        click.option(
+            "--spread",
+            type=POSITIVE,
+            default=0.35,
+            show_default=True,
+            help="Width of the focus Gaussian in normalised depth units, > 0.",
+        ),
+        click.option(
+            "--energy-bias",
+            type=ANY_FINITE,
+            default=0.0,
+            show_default=True,
+            help="Projector energy bias (a common factor: it cancels in the weights).",
+        ),
+        click.option(
+            "--resonance",
+            default="uniform",
+            show_default=True,
+            metavar="uniform|generate|FILE",
+            callback=_check_resonance,
+            help="Resonance weighting the slices: uniform, generate (a ResonanceGenerator "
+            "with steps = depth) or a resonance file.",
+        ),
+        click.option(
+            "--hidden-dim",
+            type=BoundedInt(1, 4096),
+            default=16,
+            show_default=True,
+            help="Hidden size of the ResonanceGenerator (with --resonance generate).",
+        ),
+        click.option(
+            "--views",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            default=None,
+            help="Multi-view file: fuse views along depth (view count must equal the depth "
+            "after refinement).",
+        ),
+    )(func)
+
+
+def _check_resonance(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    if value in ("uniform", "generate"):
+        return value
+    if not Path(value).is_file():
+        raise click.BadParameter(
+            f"{value!r} is neither 'uniform', 'generate' nor an existing resonance file",
+            ctx,
+            param,
+        )
+    return value
+
+
+# ------------------------------------------------------------------------------- grid
+
+
+def grid_layout_options(func: F) -> F:
+    """make_grid's layout options (SPEC Part G), without ``--value-range``."""
+    return _compose(
+        click.option(
+            "--nrow",
+            type=BoundedInt(1),
+            default=8,
+            show_default=True,
+            help="Images per grid row (columns), >= 1.",
+        ),
+        click.option(
+            "--padding",
+            type=BoundedInt(0, 1024),
+            default=2,
+            show_default=True,
+            help="Pixels between and around the grid cells.",
+        ),
+        click.option(
+            "--pad-value",
+            type=UNIT,
+            default=0.0,
+            show_default=True,
+            help="Value of the padding, in [0, 1] (written after normalisation).",
+        ),
+        click.option(
+            "--normalize",
+            is_flag=True,
+            help="Stretch values to [0, 1] (over --value-range, or the min and max).",
+        ),
+        click.option(
+            "--scale-each",
+            is_flag=True,
+            help="With --normalize and no --value-range: stretch each image on its own.",
+        ),
+        click.option(
+            "--keep-grey",
+            is_flag=True,
+            help="Keep one-channel grids grey (default: repeated to RGB, as torchvision).",
+        ),
+    )(func)
+
+
+def grid_options(func: F) -> F:
+    """make_grid's options (SPEC Part G): the layout and ``--value-range``."""
+    return _compose(
+        grid_layout_options,
+        value_range_option(
+            None, "Range mapped to [0, 1] with --normalize (values outside are clamped)."
+        ),
+    )(func)
+
+
+def value_range_option(default: tuple[float, float] | None, help_text: str) -> Callable[[F], F]:
+    """``--value-range LOW HIGH`` on its own (``decode`` maps decoder output with it)."""
+    return click.option(
+        "--value-range",
+        type=(ANY_FINITE, ANY_FINITE),
+        default=default,
+        show_default=default is not None,
+        metavar="LOW HIGH",
+        callback=_check_value_range,
+        help=help_text,
+    )
+
+
+def check_output_mode(overwrite: bool, skip_existing: bool) -> None:
+    """Refuse ``--overwrite`` together with ``--skip-existing`` (a usage error, exit 2)."""
+    if overwrite and skip_existing:
+        raise click.UsageError("--overwrite and --skip-existing exclude each other; pick one")
+
+
+class ByteSize(click.ParamType):
+    """A size in bytes: ``1073741824``, ``512M``, ``4G``, ``1.5T`` (binary units), > 0."""
+
+    name = "size"
+    _UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None):
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+        text = str(value).strip().upper().removesuffix("IB").removesuffix("B")
+        unit = text[-1:] if text[-1:] in "KMGT" and text[-1:] else ""
+        try:
+            number = float(text[: len(text) - len(unit)])
+        except ValueError:
+            number = math.nan
+        if not math.isfinite(number) or number <= 0:
+            self.fail(
+                f"{value!r} is not a size; expected a number > 0 of bytes, optionally with "
+                "K, M, G or T (e.g. 512M, 4G)",
+                param,
+                ctx,
+            )
+        return int(number * self._UNITS[unit])
+
+
+def memory_option(func: F) -> F:
+    """``--memory-limit``: the largest volume a run may build (default 80% of RAM)."""
+    return click.option(
+        "--memory-limit",
+        type=ByteSize(),
+        default=None,
+        help="Refuse inputs whose loaded or refined volume would need more than SIZE "
+        "(e.g. 4G; default 80% of physical memory).",
+    )(func)
+
+
+# ------------------------------------------------------------ options -> settings
+
+
+def refine_settings(options: dict):
+    """:class:`~stv_cli.pipeline.RefineSettings` from the refinement options."""
+    from .pipeline import RefineSettings
+
+    method = options["interpolate"].lower()
+    return RefineSettings(
+        diffuse_iterations=options["diffuse_iterations"],
+        diffuse_rate=options["diffuse_rate"],
+        interpolate=None if method == "none" else method,
+        interpolate_passes=options["interpolate_passes"],
+        upscale=options["upscale"],
+    )
+
+
+def projection_settings(options: dict):
+    """:class:`~stv_cli.pipeline.ProjectionSettings` from the projection options."""
+    from .pipeline import ProjectionSettings
+
+    return ProjectionSettings(
+        window=options["window"].lower(),
+        sigma=options["sigma"],
+        focus=options["focus"],
+        spread=options["spread"],
+        energy_bias=options["energy_bias"],
+        resonance=options["resonance"],
+        hidden_dim=options["hidden_dim"],
+        views=options["views"],
+    )
+
+
+def grid_settings(options: dict):
+    """:class:`~stv_cli.pipeline.GridSettings` from the grid options."""
+    from .pipeline import GridSettings
+
+    return GridSettings(
+        nrow=options["nrow"],
+        padding=options["padding"],
+        pad_value=options["pad_value"],
+        normalize=options["normalize"],
+        value_range=options.get("value_range"),
+        scale_each=options["scale_each"],
+        keep_grey=options["keep_grey"],
+    )

@@ -1,0 +1,156 @@
+"""``stv project``: collapse image stacks into one picture each (a thin command over pipeline)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .cli_options import (
+    BoundedInt,
+    device_options,
+    grid_options,
+    grid_settings,
+    image_output_options,
+    memory_option,
+    output_mode_options,
+    projection_options,
+    projection_settings,
+    refine_settings,
+    refinement_options,
+    report_options,
+)
+
+
+def extra_output_options(func):
+    """The optional outputs beside the picture: grid, weights, plot, telemetry, volume."""
+    for decorator in reversed(
+        [
+            click.option("--grid", is_flag=True, help="Also write a grid of the slices."),
+            click.option("--weights", is_flag=True, help="Also write the depth weights (JSON)."),
+            click.option(
+                "--weights-plot", is_flag=True, help="Also draw the depth weights (bar chart PNG)."
+            ),
+            click.option(
+                "--telemetry", is_flag=True, help="Also write the volume's telemetry (JSON)."
+            ),
+            click.option(
+                "--compress-level",
+                type=BoundedInt(0, 9),
+                default=None,
+                help="PNG compression level 0-9 (default: the image writer's, a fast level).",
+            ),
+        ]
+    ):
+        func = decorator(func)
+    return func
+
+
+@click.command()
+@click.argument(
+    "inputs",
+    nargs=-1,
+    required=True,
+    type=click.Path(exists=True, path_type=Path),
+    metavar="INPUT...",
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Output directory (several inputs), or image file (one input; its extension "
+    "decides the format).",
+)
+@refinement_options
+@projection_options
+@extra_output_options
+@click.option(
+    "--save-volume", is_flag=True, help="Also write the refined volume as .npy (D, H, W, C)."
+)
+@grid_options
+@image_output_options
+@output_mode_options
+@device_options
+@memory_option
+@report_options
+@click.pass_context
+def project(ctx: click.Context, inputs: tuple[Path, ...], output: Path, **options) -> None:
+    """Collapse each image stack INPUT into one picture.
+
+    An INPUT is a folder of slice images (natural order: z2 before z10), a multi-page TIFF or
+    a .npy array (D, H, W[, C]). Each one is loaded, diffused (--diffuse-iterations),
+    interpolated along Z (--interpolate), upscaled (--upscale) and collapsed with a
+    VisionProjector whose depth weights combine the spectral --window, the focus Gaussian
+    (--focus, --spread), the --resonance and, with --views, the multi-view biases.
+
+    \b
+    Outputs, for an input called NAME (folder name or file stem):
+      -o DIR         DIR/NAME.png, DIR/NAME_grid.png, DIR/NAME_weights.json,
+                     DIR/NAME_weights.png, DIR/NAME_telemetry.json, DIR/NAME_volume.npy
+      -o FILE.png    FILE.png, FILE_grid.png, FILE_weights.json, ... (one input only)
+    Only the picture is written unless --grid, --weights, --weights-plot, --telemetry or
+    --save-volume ask for more. Pixel values are the projection clamped to [0, 1].
+
+    \b
+    Example:
+      stv project sample_data/focus_stack -o out/ --interpolate cubic --grid --weights-plot
+    """
+    from .batch import progress_enabled, run_batch
+    from .cli import (
+        apply_device,
+        batch_printer,
+        check_bit_depth,
+        check_unique_names,
+        finish_batch,
+        resolve_output,
+    )
+    from .cli_options import check_output_mode
+    from .pipeline import (
+        OutputSettings,
+        ProjectSettings,
+        Workspace,
+        input_name,
+        run_project_input,
+    )
+
+    check_output_mode(options["overwrite"], options["skip_existing"])
+    to_directory, image_format = resolve_output(output, len(inputs), options["image_format"])
+    bit_depth = int(options["bit_depth"])
+    check_bit_depth(bit_depth, image_format)
+    check_unique_names(list(inputs), [input_name(p) for p in inputs])
+    apply_device(options["device"], options["threads"], options["memory_limit"])
+
+    settings = ProjectSettings(
+        output=OutputSettings(
+            out=output,
+            to_directory=to_directory,
+            image_format=image_format,
+            bit_depth=bit_depth,
+            compress_level=options["compress_level"],
+            overwrite=options["overwrite"],
+            skip_existing=options["skip_existing"],
+            grid=options["grid"],
+            weights=options["weights"],
+            weights_plot=options["weights_plot"],
+            telemetry=options["telemetry"],
+            save_volume=options["save_volume"],
+        ),
+        refine=refine_settings(options),
+        projection=projection_settings(options),
+        grid=grid_settings(options),
+        load_threads=options["threads"],
+        memory_limit=options["memory_limit"],
+        progress=progress_enabled(options["quiet"]),
+    )
+    workspace = Workspace()
+    report = run_batch(
+        inputs,
+        lambda path: run_project_input(path, settings, workspace),
+        command="project",
+        quiet=options["quiet"],
+        on_result=batch_printer(
+            "project", options["json_report"], options["quiet"], options["verbose"]
+        ),
+    )
+    finish_batch(ctx, report, options["json_report"], options["quiet"])

@@ -1,0 +1,621 @@
+"""The work behind ``stv project`` and ``stv decode``, one input at a time (no click in here).
+
+A command builds frozen settings (:class:`ProjectSettings`, :class:`DecodeSettings`), makes one
+:class:`Workspace` for the batch and calls :func:`run_project_input` /
+:func:`run_decode_input` per input through :func:`stv_cli.batch.run_batch`. Each call plans its
+output paths first (:func:`output_paths`), refuses or skips existing ones, checks the memory
+the refined volume will need *before* loading anything, then loads, refines
+(:func:`refine`), projects (:func:`project_volume`) and writes every output atomically.
+
+Output naming (``name`` is a folder's name or a file's stem; ``EXT`` the image format):
+
+=================  =====================  ==================================
+output             -o DIR                 -o FILE.EXT (one input)
+=================  =====================  ==================================
+projection         DIR/name.EXT           FILE.EXT
+slice grid         DIR/name_grid.EXT      FILE_grid.EXT
+depth weights      DIR/name_weights.json  FILE_weights.json
+weights bar chart  DIR/name_weights.png   FILE_weights.png
+telemetry          DIR/name_telemetry.json FILE_telemetry.json
+refined volume     DIR/name_volume.npy    FILE_volume.npy
+=================  =====================  ==================================
+
+``decode`` writes one image per latent, ``name_000.EXT``, ``name_001.EXT``, ... (``-o FILE``
+with a single latent: ``FILE`` itself), and ``name_grid.EXT`` holds all of a file's latents.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .batch import SkipInput
+
+F32 = np.float32
+
+
+# ------------------------------------------------------------------------------ settings
+
+
+@dataclass(frozen=True)
+class RefineSettings:
+    """Diffuse, then interpolate along Z (``passes`` times), then upscale in XY."""
+
+    diffuse_iterations: int = 0
+    diffuse_rate: float = 0.25
+    interpolate: str | None = None
+    interpolate_passes: int = 1
+    upscale: int = 1
+
+    def stage_shapes(self, shape: tuple[int, ...]) -> list[tuple[int, int, int, int]]:
+        """Shapes of the volume after each refinement stage, the input shape first."""
+        d, h, w, c = shape
+        shapes = [(d, h, w, c)]
+        if self.diffuse_iterations > 0:
+            shapes.append((d, h, w, c))
+        if self.interpolate and d > 1:
+            for _ in range(self.interpolate_passes):
+                d = 2 * d - 1
+                shapes.append((d, h, w, c))
+        if self.upscale > 1:
+            shapes.append((d, h * self.upscale, w * self.upscale, c))
+        return shapes
+
+
+@dataclass(frozen=True)
+class ProjectionSettings:
+    """The VisionProjector, its window, where the resonance comes from, and the views."""
+
+    window: str = "hann"
+    sigma: float = 0.4
+    focus: float = 0.5
+    spread: float = 0.35
+    energy_bias: float = 0.0
+    resonance: str = "uniform"  # "uniform", "generate" or a resonance file
+    hidden_dim: int = 16
+    views: Path | None = None
+
+
+@dataclass(frozen=True)
+class GridSettings:
+    """make_grid's options (SPEC Part G)."""
+
+    nrow: int = 8
+    padding: int = 2
+    pad_value: float = 0.0
+    normalize: bool = False
+    value_range: tuple[float, float] | None = None
+    scale_each: bool = False
+    keep_grey: bool = False
+
+    def options(self) -> dict:
+        """Keyword arguments of :func:`stv_cli.grid.make_grid`."""
+        return {
+            "nrow": self.nrow,
+            "padding": self.padding,
+            "pad_value": self.pad_value,
+            "normalize": self.normalize,
+            "value_range": self.value_range,
+            "scale_each": self.scale_each,
+            "keep_grey": self.keep_grey,
+        }
+
+
+@dataclass(frozen=True)
+class OutputSettings:
+    """Where outputs go, in which format, which extras, and what to do with existing files."""
+
+    out: Path
+    to_directory: bool = True
+    image_format: str = "png"
+    bit_depth: int = 8
+    compress_level: int | None = None
+    overwrite: bool = False
+    skip_existing: bool = False
+    grid: bool = False
+    weights: bool = False
+    weights_plot: bool = False
+    telemetry: bool = False
+    save_volume: bool = False
+
+
+@dataclass(frozen=True)
+class ProjectSettings:
+    """Everything ``stv project`` needs for one input."""
+
+    output: OutputSettings
+    refine: RefineSettings = field(default_factory=RefineSettings)
+    projection: ProjectionSettings = field(default_factory=ProjectionSettings)
+    grid: GridSettings = field(default_factory=GridSettings)
+    load_threads: int | None = None
+    memory_limit: int | None = None
+    progress: bool = False
+
+
+@dataclass(frozen=True)
+class DecodeSettings:
+    """Everything ``stv decode`` needs for one latent file."""
+
+    output: OutputSettings
+    depth: int = 8
+    height: int = 64
+    width: int = 64
+    seed: int = 0
+    value_range: tuple[float, float] = (-1.0, 1.0)
+    refine: RefineSettings = field(default_factory=RefineSettings)
+    projection: ProjectionSettings = field(default_factory=ProjectionSettings)
+    grid: GridSettings = field(default_factory=GridSettings)
+
+
+class Workspace:
+    """What the inputs of one batch share: reusable buffers and files loaded once.
+
+    On these machines freshly touched memory is slow, so the projection image is collapsed into
+    a buffer kept from the previous input when the shapes agree (HOUSE_STYLE, performance).
+    """
+
+    def __init__(self) -> None:
+        self._buffers: dict[str, np.ndarray] = {}
+        self._loaded: dict[tuple[str, str], object] = {}
+
+    def buffer(self, key: str, shape: tuple[int, ...]) -> np.ndarray:
+        """A float32 C-contiguous array of ``shape``, reused when the last one fits."""
+        array = self._buffers.get(key)
+        if array is None or array.shape != tuple(shape):
+            array = np.empty(shape, dtype=F32)
+            self._buffers[key] = array
+        return array
+
+    def resonance_file(self, path: str):
+        """The resonance in ``path``, read once per batch."""
+        key = ("resonance", str(path))
+        if key not in self._loaded:
+            from .latent_io import load_resonance
+
+            self._loaded[key] = load_resonance(path)
+        return self._loaded[key]
+
+    def views_file(self, path: Path):
+        """The MultiViewFusion in ``path``, read once per batch."""
+        key = ("views", str(path))
+        if key not in self._loaded:
+            from .latent_io import load_views
+
+            self._loaded[key] = load_views(path)
+        return self._loaded[key]
+
+
+# ------------------------------------------------------------------------- the model part
+
+
+def refine(volume, settings: RefineSettings):
+    """Diffuse, interpolate along Z and upscale ``volume`` as ``settings`` say (new volume)."""
+    from .diffuser import ZDiffuser
+
+    if settings.diffuse_iterations > 0:
+        volume = ZDiffuser(settings.diffuse_iterations, settings.diffuse_rate).diffuse(volume)
+    if settings.interpolate:
+        volume = volume.interpolate(settings.interpolate, settings.interpolate_passes)
+    if settings.upscale > 1:
+        volume = volume.upscale(settings.upscale)
+    return volume
+
+
+def make_projector(settings: ProjectionSettings):
+    """The VisionProjector of ``settings`` with its spectral window."""
+    from .projector import VisionProjector
+    from .windows import SpectralWindow
+
+    window = (
+        SpectralWindow.gaussian(settings.sigma)
+        if settings.window == "gaussian"
+        else getattr(SpectralWindow, settings.window)()
+    )
+    projector = VisionProjector(settings.focus, settings.spread, settings.energy_bias)
+    return projector.with_spectral_window(window)
+
+
+def view_count(fusion) -> int:
+    """Number of views of a MultiViewFusion."""
+    count = getattr(fusion, "view_count", None)
+    if count is None:
+        return len(fusion.views)
+    return int(count() if callable(count) else count)
+
+
+def check_views(fusion, depth: int, source) -> None:
+    """Refuse a view file whose view count is not the depth it will weight."""
+    from .errors import ShapeMismatch
+
+    count = view_count(fusion)
+    if count != depth:
+        raise ShapeMismatch(
+            f"--views {source} has {count} views, but the refined volume has depth {depth}: "
+            "the view count must equal the depth (mind --interpolate, which changes the depth)"
+        )
+
+
+def project_volume(volume, settings: ProjectionSettings, workspace: Workspace | None = None):
+    """Collapse ``volume`` to one image with the projector, resonance and views of ``settings``.
+
+    Returns
+    -------
+    image : numpy.ndarray
+        (H, W, C) float32. With a ``workspace`` it is the workspace's reused buffer: copy it
+        if it must outlive the next input.
+    weights : numpy.ndarray
+        (D,) float32 depth weights, normalised.
+    """
+    from .resonance import DifferentialResonance
+
+    workspace = workspace or Workspace()
+    projector = make_projector(settings)
+    if settings.resonance == "uniform":
+        resonance = DifferentialResonance.uniform()
+    elif settings.resonance == "generate":
+        from .generator import ResonanceGenerator
+
+        generator = ResonanceGenerator("stv", settings.hidden_dim, max(volume.depth, 1))
+        resonance = generator.generate(volume, projector)
+    else:
+        resonance = workspace.resonance_file(settings.resonance)
+    if settings.views is not None:
+        fusion = workspace.views_file(settings.views)
+        check_views(fusion, volume.depth, settings.views)
+        weights = projector.depth_weights_multi_view(fusion, volume, resonance)
+    else:
+        weights = projector.depth_weights(volume, resonance)
+    weights = np.ascontiguousarray(np.asarray(weights, dtype=F32).reshape(-1))
+    out = workspace.buffer("image", (volume.height, volume.width, volume.channels))
+    image = volume.collapse_with_weights(weights, out=out)
+    return image, weights
+
+
+def check_refined_memory(shape: tuple[int, ...], refine_settings: RefineSettings, what) -> None:
+    """Refuse, before loading, a run whose refinement would exceed the memory limit.
+
+    The peak is the largest input-plus-output pair of consecutive stages (each stage reads one
+    volume and writes the next).
+    """
+    from .volume import check_memory, estimate_volume_bytes
+
+    shapes = refine_settings.stage_shapes(tuple(shape))
+    sizes = [estimate_volume_bytes(*s) for s in shapes]
+    peak = max([sizes[0]] + [a + b for a, b in zip(sizes, sizes[1:], strict=False)])
+    check_memory(peak, f"{what}: refining {shapes[0]} to {shapes[-1]}")
+
+
+# ---------------------------------------------------------------------------- outputs
+
+
+def input_name(path: Path) -> str:
+    """The name outputs of ``path`` are called after: a folder's name, a file's stem."""
+    path = Path(path)
+    return path.name if path.is_dir() else path.stem
+
+
+def output_paths(output: OutputSettings, name: str) -> dict[str, Path]:
+    """The files one input writes, by kind (see the module docstring for the naming)."""
+    if output.to_directory:
+        folder, stem, ext = output.out, name, "." + output.image_format
+        image = folder / f"{stem}{ext}"
+    else:
+        image = output.out
+        folder, stem, ext = image.parent, image.stem, image.suffix
+    paths = {"image": image}
+    extras = {
+        "grid": (output.grid, f"_grid{ext}"),
+        "weights": (output.weights, "_weights.json"),
+        "weights_plot": (output.weights_plot, "_weights.png"),
+        "telemetry": (output.telemetry, "_telemetry.json"),
+        "volume": (output.save_volume, "_volume.npy"),
+    }
+    for kind, (wanted, suffix) in extras.items():
+        if wanted:
+            paths[kind] = folder / f"{stem}{suffix}"
+    return paths
+
+
+def claim_outputs(paths: list[Path], output: OutputSettings) -> bool:
+    """Skip (all exist, ``--skip-existing``) or refuse (one exists) before any work.
+
+    Returns whether the input's files may be replaced: with ``--overwrite``, and with
+    ``--skip-existing`` when only some exist (an interrupted input is redone whole).
+    """
+    from .atomic import OutputExists
+
+    existing = [p for p in paths if p.exists()]
+    if output.skip_existing:
+        if existing and len(existing) == len(paths):
+            raise SkipInput(paths, "outputs exist (--skip-existing)")
+        return True
+    if existing and not output.overwrite:
+        raise OutputExists(
+            f"output {str(existing[0])!r} exists; pass --overwrite to replace it "
+            "or --skip-existing to skip inputs already done"
+        )
+    return output.overwrite
+
+
+def write_image(path: Path, image: np.ndarray, output: OutputSettings, replace: bool) -> Path:
+    """Write one float image in [0, 1] (quantised as SPEC Part G step 5), atomically."""
+    from .image_io import save_array_image
+
+    save_array_image(
+        path,
+        image,
+        bit_depth=output.bit_depth,
+        compress_level=output.compress_level,
+        overwrite=replace,
+    )
+    return Path(path)
+
+
+def write_grid(path, images, grid: GridSettings, output: OutputSettings, replace: bool) -> Path:
+    """Write the grid of ``images`` (B, H, W, C), atomically."""
+    from .grid import save_image
+
+    save_image(
+        images,
+        path,
+        bit_depth=output.bit_depth,
+        compress_level=output.compress_level,
+        overwrite=replace,
+        **grid.options(),
+    )
+    return Path(path)
+
+
+def write_json(path: Path, data, replace: bool) -> Path:
+    """Write ``data`` as JSON, atomically (NaN becomes null)."""
+    from .atomic import save_json
+
+    return save_json(path, data, overwrite=replace)
+
+
+def write_weights_plot(path: Path, weights: np.ndarray, replace: bool) -> Path:
+    """Draw the depth weights as a bar chart (PNG) with Pillow, atomically."""
+    from PIL import Image, ImageDraw
+
+    from .atomic import atomic_output
+
+    values = np.nan_to_num(np.asarray(weights, dtype=np.float64), nan=0.0)
+    count = max(values.size, 1)
+    bar = max(2, min(24, 640 // count))
+    margin, plot_h = 24, 160
+    width, height = count * bar + 2 * margin, plot_h + 2 * margin
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    top = float(values.max()) if values.size and values.max() > 0 else 1.0
+    for z, value in enumerate(values):
+        h = int(round(plot_h * max(value, 0.0) / top))
+        x0 = margin + z * bar
+        draw.rectangle([x0, margin + plot_h - h, x0 + bar - 2, margin + plot_h], fill=(40, 90, 200))
+    draw.line([margin, margin + plot_h, width - margin, margin + plot_h], fill="black")
+    draw.text((margin, 4), f"depth weights (D = {values.size}, max {top:.4g})", fill="black")
+    draw.text((margin, margin + plot_h + 6), "z = 0", fill="black")
+    with atomic_output(path, overwrite=replace) as tmp:
+        image.save(tmp, format="PNG")
+    return Path(path)
+
+
+def _settings_record(settings) -> dict:
+    from dataclasses import asdict
+
+    record = asdict(settings)
+    return {k: (str(v) if isinstance(v, Path) else v) for k, v in record.items()}
+
+
+# --------------------------------------------------------------------------- per input
+
+
+def run_project_input(
+    path: Path, settings: ProjectSettings, workspace: Workspace | None = None
+) -> list[Path]:
+    """Load one stack, refine, project and write its outputs; return the paths written.
+
+    Raises
+    ------
+    SkipInput
+        With ``--skip-existing`` when every output exists.
+    StvError
+        Bad input, an existing output (without overwrite), a refined volume over the memory
+        limit, a view count that differs from the depth.
+    """
+    from .image_io import probe_volume
+    from .volume import ZSpaceVolume
+
+    workspace = workspace or Workspace()
+    path = Path(path)
+    out = settings.output
+    paths = output_paths(out, input_name(path))
+    replace = claim_outputs(list(paths.values()), out)
+
+    info = probe_volume(path)
+    shape = (info.depth, info.height, info.width, info.channels)
+    check_refined_memory(shape, settings.refine, str(path))
+    final_depth = settings.refine.stage_shapes(shape)[-1][0]
+    if settings.projection.views is not None:
+        fusion = workspace.views_file(settings.projection.views)
+        check_views(fusion, final_depth, settings.projection.views)
+
+    voxels = _load_with_progress(info, settings)
+    volume = refine(ZSpaceVolume(voxels), settings.refine)
+    del voxels
+    image, weights = project_volume(volume, settings.projection, workspace)
+
+    written = [write_image(paths["image"], image, out, replace)]
+    if "grid" in paths:
+        written.append(write_grid(paths["grid"], volume.voxels, settings.grid, out, replace))
+    if "weights" in paths:
+        record = {
+            "input": str(path),
+            "depth": volume.depth,
+            "weights": weights,
+            "projection": _settings_record(settings.projection),
+            "refine": _settings_record(settings.refine),
+        }
+        written.append(write_json(paths["weights"], record, replace))
+    if "weights_plot" in paths:
+        written.append(write_weights_plot(paths["weights_plot"], weights, replace))
+    if "telemetry" in paths:
+        report = {"input": str(path), **volume.telemetry_report().as_dict()}
+        written.append(write_json(paths["telemetry"], report, replace))
+    if "volume" in paths:
+        from .atomic import save_npy
+
+        written.append(save_npy(paths["volume"], volume.voxels, overwrite=replace))
+    return written
+
+
+def _load_with_progress(info, settings: ProjectSettings) -> np.ndarray:
+    """Load the probed volume, with a tqdm bar over its slices on stderr when asked."""
+    import sys
+
+    from tqdm import tqdm
+
+    from .image_io import load_volume
+
+    with tqdm(
+        total=info.depth,
+        desc=input_name(info.path),
+        unit="slice",
+        file=sys.stderr,
+        disable=not settings.progress,
+        leave=False,
+    ) as bar:
+        return load_volume(
+            info,
+            threads=settings.load_threads,
+            progress=bar.update,
+            memory_limit=settings.memory_limit,
+        )
+
+
+def decode_output_paths(settings: DecodeSettings, name: str, count: int) -> dict[str, Path]:
+    """The files of one latent file with ``count`` latents: images ``image_000`` ..., extras."""
+    out = settings.output
+    base = output_paths(out, name)
+    image = base.pop("image")
+    paths: dict[str, Path] = {}
+    if count == 1 and not out.to_directory:
+        paths["image_000"] = image
+    else:
+        digits = max(3, len(str(count - 1)))
+        for i in range(count):
+            paths[f"image_{i:0{digits}d}"] = image.with_name(
+                f"{image.stem}_{i:0{digits}d}{image.suffix}"
+            )
+    base.pop("volume", None)
+    paths.update(base)
+    return paths
+
+
+def run_decode_input(
+    path: Path, settings: DecodeSettings, workspace: Workspace | None = None
+) -> list[Path]:
+    """Decode every latent of one file, refine, project, and write the images; return paths.
+
+    Each file gets a fresh ``ZDecoder(depth, height, width, seed)``, so its pictures do not
+    depend on the other files of the batch; the latents of one file are decoded in order from
+    one decoder (whose random stream advances per call, SPEC A.6).
+    """
+    from .decoder import ZDecoder
+    from .latent_io import load_latents
+    from .volume import ZSpaceVolume
+
+    workspace = workspace or Workspace()
+    path = Path(path)
+    out = settings.output
+    shape = (settings.depth, settings.height, settings.width, 1)
+    check_refined_memory(shape, settings.refine, str(path))
+    final_depth = settings.refine.stage_shapes(shape)[-1][0]
+    if settings.projection.views is not None:
+        fusion = workspace.views_file(settings.projection.views)
+        check_views(fusion, final_depth, settings.projection.views)
+
+    latents = load_latents(path)
+    paths = decode_output_paths(settings, input_name(path), len(latents))
+    replace = claim_outputs(list(paths.values()), out)
+
+    low, high = settings.value_range
+    decoder = ZDecoder(settings.depth, settings.height, settings.width, settings.seed)
+    images, weight_rows, reports = [], [], []
+    for latent in latents:
+        volume = refine(ZSpaceVolume(_decoded_voxels(decoder.decode(latent))), settings.refine)
+        image, weights = project_volume(volume, settings.projection, workspace)
+        images.append((image - F32(low)) / F32(high - low))
+        weight_rows.append(weights)
+        if out.telemetry:
+            reports.append(volume.telemetry_report().as_dict())
+
+    written = []
+    image_keys = [k for k in paths if k.startswith("image_")]
+    for key, image in zip(image_keys, images, strict=True):
+        written.append(write_image(paths[key], image, out, replace))
+    if "grid" in paths:
+        written.append(write_grid(paths["grid"], np.stack(images), settings.grid, out, replace))
+    if "weights" in paths:
+        record = {"input": str(path), "weights": weight_rows}
+        written.append(write_json(paths["weights"], record, replace))
+    if "weights_plot" in paths:
+        written.append(write_weights_plot(paths["weights_plot"], weight_rows[0], replace))
+    if "telemetry" in paths:
+        written.append(
+            write_json(paths["telemetry"], {"input": str(path), "latents": reports}, replace)
+        )
+    return written
+
+
+def _decoded_voxels(decoded) -> np.ndarray:
+    """The (D, H, W, C) voxels of a decoder result (a volume or an array)."""
+    voxels = getattr(decoded, "voxels", decoded)
+    voxels = np.asarray(voxels, dtype=F32)
+    return voxels[..., None] if voxels.ndim == 3 else voxels
+
+
+# -------------------------------------------------------------------------------- grid
+
+
+def load_image(path: Path) -> np.ndarray:
+    """One image file as float32 (H, W, C): 8-bit /255, 16-bit /65535, float as stored.
+
+    Uses image_io's single-image reader when it has one; otherwise a small Pillow reader with
+    the same value rules (grey 1 channel, RGB 3, RGBA 4, palette to RGB(A)).
+    """
+    from . import image_io
+
+    loader = getattr(image_io, "load_image", None)
+    if loader is not None:
+        return np.asarray(loader(path), dtype=F32)
+    from PIL import Image, UnidentifiedImageError
+
+    from .errors import InputError
+
+    try:
+        with Image.open(path) as img:
+            img.load()
+            if img.mode == "P":
+                img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+            elif img.mode == "LA":
+                img = img.convert("RGBA")
+            elif img.mode in ("1", "CMYK", "YCbCr", "HSV", "LAB"):
+                img = img.convert("L" if img.mode == "1" else "RGB")
+            pixels = np.asarray(img)
+    except (UnidentifiedImageError, OSError) as error:
+        raise InputError(f"cannot read image {str(path)!r}: {error}") from None
+    if pixels.dtype == np.uint8 or pixels.dtype == np.bool_:
+        values = pixels.astype(F32) / F32(255.0 if pixels.dtype == np.uint8 else 1.0)
+    elif pixels.dtype.kind in "ui":
+        values = pixels.astype(F32) / F32(65535.0)
+    else:
+        values = pixels.astype(F32)
+    return values[..., None] if values.ndim == 2 else values
+
+
+def run_grid(paths: list[Path], grid: GridSettings, output: OutputSettings) -> Path:
+    """Tile the image files ``paths`` into one grid and write it; return its path."""
+    images = [load_image(Path(p)) for p in paths]
+    return write_grid(output.out, images, grid, output, output.overwrite)
