@@ -46,6 +46,12 @@ _LAZY = {
     "AtlasFrame": "telemetry",
     "AtlasMetric": "telemetry",
     "normalise": "weights",
+    "ZDecoder": "decoder",
+    "SpiralRnn": "rnn",
+    "ResonanceGenerator": "generator",
+    "VideoStreamProjector": "stream",
+    "VideoPipeline": "video_pipeline",
+    "VideoPipelineConfig": "video_pipeline",
 }
 
 __all__ = [
