@@ -20,6 +20,7 @@ import datetime
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -274,22 +275,25 @@ KERNEL_ALIASES = {"interp": "interpolate", "statistics": "stats", "diffusion": "
 
 
 def time_calls(fn, repeats, budget_s):
-    """Median and spread of ``fn()`` over ``repeats`` calls after one untimed warm-up.
+    """Median and spread of ``fn()`` over up to ``repeats`` calls after one untimed warm-up.
 
-    Only as many calls as fit in ``budget_s`` after the warm-up are timed, so slow peers do not
-    dominate the run. When not even one fits, the warm-up call itself is the one sample and the
-    row reports ``n = 0``. For a peer that is still a fair fresh-output call; for an stv row it
-    would include compiling or loading the numba kernel, so it is not a steady-state figure.
+    Calls stop once ``budget_s`` seconds have been spent timing (at least one is timed), so slow
+    peers do not dominate the run. When the warm-up alone took longer than the budget, it is the
+    one sample and the row reports ``n = 0``: for a peer that is still a fair fresh-output call;
+    for an stv row it would include compiling or loading the numba kernel.
     """
     t0 = time.perf_counter()
     fn()
     first = time.perf_counter() - t0
-    n = min(repeats, int(budget_s / max(first, 1e-9)))
-    times = [] if n else [first]
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()  # the result is dropped at once, so every "fresh" call allocates anew
-        times.append(time.perf_counter() - t0)
+    if first > budget_s:
+        times, n = [first], 0
+    else:
+        times = []
+        while len(times) < repeats and sum(times) <= budget_s:
+            t0 = time.perf_counter()
+            fn()  # the result is dropped at once, so every "fresh" call allocates anew
+            times.append(time.perf_counter() - t0)
+        n = len(times)
     q1, med, q3 = np.percentile(times, [25, 50, 75])
     return {
         "n": n,  # 0: only the warm-up call was timed
@@ -583,6 +587,8 @@ def main(argv=None):
     triad_end = measure_triad(args.triad_mib, repeats=max(5, args.repeats))
     print(f"\ntriad again at the end: {triad_end['gbs_3']:.1f} GB/s (start {triad['gbs_3']:.1f});"
           " a large change means the machine was busy")  # fmt: skip
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
+    print(f"peak memory (max RSS) of this process: {peak:.2f} GiB")
     if args.json:
         report = {
             "backend": backend,
