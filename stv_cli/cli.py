@@ -12,6 +12,7 @@ Nothing here imports numba or the model at import time: ``stv --help`` stays ins
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import click
@@ -28,13 +29,20 @@ class StvGroup(click.Group):
 
     def invoke(self, ctx: click.Context):
         try:
-            return super().invoke(ctx)
+            with warnings.catch_warnings():
+                warnings.showwarning = _show_warning
+                return super().invoke(ctx)
         except KeyboardInterrupt:
             click.echo("stv: interrupted; finished outputs are kept, no partial file", err=True)
             raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
         except StvError as error:
             # An stv error outside a batch (a bad resonance file, ...): a message, exit 1.
             raise click.ClickException(str(error)) from error
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    # A library warning (a skipped non-image file, lost precision) is a note for people.
+    click.echo(f"stv: warning: {message}", err=True)
 
 
 @click.group(
