@@ -44,6 +44,7 @@ SIZES = {
 }
 TARGET_SIZES = set(ISSUE_SIZES[1:])
 DIFFUSION_RATE = 0.2
+DECODE_FEATURES = 16
 SEED = 20261129
 
 
@@ -203,6 +204,7 @@ class Kernel:
     out_shape: object  # (D, H, W, C) -> shape, or None when the kernel has no out=
     peers: dict = field(default_factory=dict)  # label -> (vol, weights) -> fresh result
     target: tuple | None = None  # (min fraction of triad, peer label, min speed-up)
+    work: object = None  # (D, H, W, C) -> (count, unit) for a compute-bound kernel
 
 
 def _n(s):
@@ -211,6 +213,18 @@ def _n(s):
 
 def _diffuse_call(ops, vol, w, out):
     return ops.diffuse(vol, 1, DIFFUSION_RATE, out=out)
+
+
+def _decode_call(ops, vol, w, out, reference=False):
+    """Decode a DECODE_FEATURES latent into (D, H, W, 1): the backend's, or the NumPy oracle."""
+    fn = getattr(ops, "decode_latent", None)
+    if reference or fn is None:
+        name = "decode_reference" if reference or ops.__name__.endswith("reference") else "decode"
+        fn = __import__(f"stv_kernels.{name}", fromlist=["decode_latent"]).decode_latent
+    from stv_kernels.chacha import key_words_from_seed
+
+    latent = np.linspace(-1.0, 1.0, DECODE_FEATURES, dtype=F32)
+    return fn(key_words_from_seed(SEED), 0, latent, *vol.shape[:3], out=out)
 
 
 KERNELS = [
@@ -265,6 +279,15 @@ KERNELS = [
         lambda ops, v, w, out: ops.slice_statistics(v),
         None,
         {"numpy float64 reductions": lambda v, w: np_statistics(v)},
+    ),
+    Kernel(
+        "decode",
+        f"latent decoder, F={DECODE_FEATURES}: writes D*H*W*4 (output has C=1; compute bound)",
+        lambda s: 4 * s[0] * s[1] * s[2],
+        _decode_call,
+        lambda s: s[:3] + (1,),
+        {"numpy reference decoder": lambda v, w: _decode_call(None, v, w, None, reference=True)},
+        work=lambda s: (s[0] * s[1] * s[2] * DECODE_FEATURES, "draws"),
     ),
 ]
 PEER_NEEDS = {"opencv": lambda: cv2 is not None, "scipy": lambda: ndimage is not None}
@@ -339,7 +362,7 @@ def bench_kernel(kernel, ops, backend, shape, vol, weights, repeats, budget_s, t
 # --------------------------------------------------------------------------- startup costs
 
 _COMPILE_SCRIPT = r"""
-import json, sys, time
+import importlib, importlib.util, json, sys, time
 t0 = time.perf_counter()
 import numpy as np
 import stv_kernels.cpu as k
@@ -353,6 +376,13 @@ calls = {
     "diffuse 1 pass": lambda: k.diffuse(vol, 1, 0.2),
     "slice_statistics": lambda: k.slice_statistics(vol),
 }
+dec = getattr(k, "decode_latent", None)
+if dec is None and importlib.util.find_spec("stv_kernels.decode"):
+    dec = importlib.import_module("stv_kernels.decode").decode_latent
+if dec is not None:
+    from stv_kernels.chacha import key_words_from_seed
+    lat = np.ones(16, dtype=np.float32)
+    calls["decode_latent"] = lambda: dec(key_words_from_seed(0), 0, lat, 4, 8, 8)
 for name, call in calls.items():
     t0 = time.perf_counter()
     call()
@@ -419,12 +449,16 @@ def _ms(s):
     return f"{s * 1e3:.2f}" if s < 10 else f"{s * 1e3:.0f}"
 
 
+def _gbs(x):
+    return f"{x:.1f}" if x >= 10 else f"{x:.2f}"
+
+
 def format_row(r):
     frac = f"{100 * r['triad_fraction']:.0f}%" if "triad_fraction" in r else ""
     speed = f"{r['stv_speedup']:.2f}x" if "stv_speedup" in r else ""
     iqr = f"{_ms(r['q1_s'])}-{_ms(r['q3_s'])}"
     return ROW.format(
-        r["kernel"], r["impl"], r["output"], _ms(r["median_s"]), iqr, r["n"], f"{r['gbs']:.1f}",
+        r["kernel"], r["impl"], r["output"], _ms(r["median_s"]), iqr, r["n"], _gbs(r["gbs"]),
         frac, speed,
     )  # fmt: skip
 
@@ -436,8 +470,11 @@ def summary_line(kernel, shape, rows):
     bw = next(r for r in mine if "triad_fraction" in r)
     fresh = next(r for r in mine if r["output"] == "fresh")
     pct = 100 * bw["triad_fraction"]
-    text = f"{kernel.name:<12} {bw['output']} {bw['gbs']:.1f} GB/s = {pct:.0f}%"
-    text += f" of triad | fresh {fresh['gbs']:.1f} GB/s" if bw is not fresh else " of triad"
+    text = f"{kernel.name:<12} {bw['output']} {_gbs(bw['gbs'])} GB/s = {pct:.0f}%"
+    text += f" of triad | fresh {_gbs(fresh['gbs'])} GB/s" if bw is not fresh else " of triad"
+    if kernel.work is not None:
+        count, unit = kernel.work(shape)
+        text += f" | {count / bw['median_s'] / 1e6:.0f} M {unit}/s"
     if peers:
         best = min(peers, key=lambda r: r["median_s"])
         text += f" | best peer {best['impl']}: stv {best['stv_speedup']:.2f}x"

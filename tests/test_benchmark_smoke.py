@@ -13,7 +13,7 @@ import pytest
 from stv_kernels import reference
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench.py"
-KERNELS = ("collapse", "interpolate", "upscale", "diffuse", "stats")
+KERNELS = ("collapse", "interpolate", "upscale", "diffuse", "stats", "decode")
 
 
 @pytest.fixture(scope="module")
@@ -84,3 +84,4 @@ def test_byte_model_counts_reads_and_writes(bench):
     assert by_name["interpolate"].bytes_moved(shape) == 4 * (n + 15 * n // 8)
     assert by_name["upscale"].bytes_moved(shape) == 4 * 5 * n
     assert by_name["diffuse"].bytes_moved(shape) == 4 * 2 * n
+    assert by_name["decode"].bytes_moved(shape) == 4 * n // 3
