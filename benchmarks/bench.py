@@ -212,7 +212,9 @@ def _n(s):
 
 
 def _diffuse_call(ops, vol, w, out):
-    return ops.diffuse(vol, 1, DIFFUSION_RATE, out=out)
+    if hasattr(ops, "diffuse"):
+        return ops.diffuse(vol, 1, DIFFUSION_RATE, out=out)
+    return ops.diffuse_pass(vol, DIFFUSION_RATE, out=out)
 
 
 def _decode_call(ops, vol, w, out, reference=False):
@@ -373,7 +375,8 @@ calls = {
     "collapse_weighted": lambda: k.collapse_weighted(vol, w),
     "interpolate_z cubic": lambda: k.interpolate_z(vol, "cubic"),
     "upscale_bilinear x2": lambda: k.upscale_bilinear(vol, 2),
-    "diffuse 1 pass": lambda: k.diffuse(vol, 1, 0.2),
+    "diffuse 1 pass": (lambda: k.diffuse(vol, 1, 0.2)) if hasattr(k, "diffuse")
+    else (lambda: k.diffuse_pass(vol, 0.2)),
     "slice_statistics": lambda: k.slice_statistics(vol),
 }
 dec = getattr(k, "decode_latent", None)
