@@ -279,12 +279,24 @@ def check_refined_memory(shape: tuple[int, ...], refine_settings: RefineSettings
     The peak is the largest input-plus-output pair of consecutive stages (each stage reads one
     volume and writes the next).
     """
-    from .volume import check_memory, estimate_volume_bytes
+    from .errors import InvalidDimensions
+    from .volume import estimate_volume_bytes, memory_limit
 
     shapes = refine_settings.stage_shapes(tuple(shape))
     sizes = [estimate_volume_bytes(*s) for s in shapes]
     peak = max([sizes[0]] + [a + b for a, b in zip(sizes, sizes[1:], strict=False)])
-    check_memory(peak, f"{what}: refining {shapes[0]} to {shapes[-1]}")
+    limit = memory_limit()
+    if limit is not None and peak > limit:
+        raise InvalidDimensions(
+            f"{what}: refining {shapes[0]} to {shapes[-1]} needs an estimated "
+            f"{_size(peak)} at its peak, more than the memory limit of {_size(limit)}; "
+            "use a smaller --upscale, fewer --interpolate-passes or a smaller input, "
+            "or raise --memory-limit"
+        )
+
+
+def _size(nbytes: int) -> str:
+    return f"{nbytes / 2**20:.1f} MiB ({nbytes} bytes)"
 
 
 # ---------------------------------------------------------------------------- outputs
