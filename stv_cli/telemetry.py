@@ -157,6 +157,48 @@ class ChronoSummary:
     min_energy: float = 0.0
     max_energy: float = 0.0
 
+    def merged(self, other: ChronoSummary) -> ChronoSummary:
+        """Pool two summaries as the stream-frame aggregator does (SPEC A.13).
+
+        A summary with 0 frames contributes nothing. Otherwise the means (energy, drift,
+        absolute drift, decay) are frame-weighted, the stds pooled as
+        ``sqrt(sum n_i (s_i^2 + (m_i - m)^2) / sum n_i)``, frames and duration summed, and
+        min/max energy and the latest timestamp take the min/max.
+        """
+        if other.frames <= 0:
+            return self
+        if self.frames <= 0:
+            return other
+        n1, n2 = float(self.frames), float(other.frames)
+        n = n1 + n2
+
+        def mean(a: float, b: float) -> float:
+            return float(F32((n1 * a + n2 * b) / n))
+
+        def pooled(s1: float, m1: float, s2: float, m2: float, m: float) -> float:
+            var = (n1 * (s1 * s1 + (m1 - m) ** 2) + n2 * (s2 * s2 + (m2 - m) ** 2)) / n
+            return float(F32(math.sqrt(max(var, 0.0))))
+
+        energy = mean(self.mean_energy, other.mean_energy)
+        drift = mean(self.mean_drift, other.mean_drift)
+        return ChronoSummary(
+            frames=self.frames + other.frames,
+            duration=float(F32(self.duration + other.duration)),
+            latest_timestamp=max(self.latest_timestamp, other.latest_timestamp),
+            mean_drift=drift,
+            mean_abs_drift=mean(self.mean_abs_drift, other.mean_abs_drift),
+            drift_std=pooled(
+                self.drift_std, self.mean_drift, other.drift_std, other.mean_drift, drift
+            ),
+            mean_energy=energy,
+            energy_std=pooled(
+                self.energy_std, self.mean_energy, other.energy_std, other.mean_energy, energy
+            ),
+            mean_decay=mean(self.mean_decay, other.mean_decay),
+            min_energy=min(self.min_energy, other.min_energy),
+            max_energy=max(self.max_energy, other.max_energy),
+        )
+
 
 @dataclass(frozen=True)
 class ChronoSnapshot:
@@ -175,6 +217,12 @@ class ChronoSnapshot:
         object.__setattr__(self, "dt", dt)
         latest = float(self.summary.latest_timestamp)
         object.__setattr__(self, "timestamp", latest if math.isfinite(latest) else 0.0)
+
+    def merged(self, other: ChronoSnapshot) -> ChronoSnapshot:
+        """Aggregator merge (SPEC A.13): summaries pooled, dt summed, latest timestamp kept."""
+        snapshot = ChronoSnapshot(self.summary.merged(other.summary), self.dt + other.dt)
+        object.__setattr__(snapshot, "timestamp", max(self.timestamp, other.timestamp))
+        return snapshot
 
 
 @dataclass(frozen=True)

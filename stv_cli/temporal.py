@@ -31,7 +31,7 @@ class TemporalResonanceBuffer:
     --------
     >>> buf = TemporalResonanceBuffer(0.5)
     >>> _ = buf.apply([0.2, 0.8])
-    >>> buf.apply([0.6, 0.4]).round(6).tolist(), buf.frames
+    >>> [round(float(x), 6) for x in buf.apply([0.6, 0.4])], buf.frames
     ([0.4, 0.6], 2)
     """
 

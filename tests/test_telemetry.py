@@ -57,3 +57,40 @@ def test_chrono_summary_defaults_and_atlas_lists_are_independent():
     a, b = AtlasFrame(0.0), AtlasFrame(1.0)
     a.metrics.append("x")
     assert b.metrics == [] and b.notes == [] and b.z_signal is None
+
+
+def stream_summary(frames, mean, std, drift, drift_std, latest) -> ChronoSummary:
+    return ChronoSummary(
+        frames=frames,
+        duration=0.05 * frames,
+        latest_timestamp=latest,
+        mean_drift=drift,
+        mean_abs_drift=drift,
+        drift_std=drift_std,
+        mean_energy=mean,
+        energy_std=std,
+        mean_decay=-0.05,
+        min_energy=mean - std,
+        max_energy=mean + std,
+    )
+
+
+def test_b3_snapshots_merge_like_the_stream_frame_aggregator():
+    a = ChronoSnapshot(stream_summary(2, 1.0, 0.1, 0.05, 0.02, 0.5), 0.05)
+    b = ChronoSnapshot(stream_summary(4, 2.0, 0.3, 0.1, 0.04, 1.0), 0.1)
+    m = a.merged(b)
+    s = m.summary
+    assert s.frames == 6
+    assert m.dt == pytest.approx(0.15) and m.timestamp == 1.0
+    got = [s.mean_energy, s.duration, s.energy_std, s.mean_drift, s.mean_abs_drift, s.drift_std]
+    expected = [10 / 6, 0.3, 0.534374, 0.0833333, 0.0833333, 0.0418994]
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+    assert (s.mean_decay, s.min_energy, s.max_energy, s.latest_timestamp) == pytest.approx(
+        (-0.05, 0.9, 2.3, 1.0)
+    )
+
+
+def test_summary_with_no_frames_is_ignored_or_replaced():
+    full = stream_summary(2, 1.0, 0.1, 0.05, 0.02, 0.5)
+    assert full.merged(ChronoSummary()) is full
+    assert ChronoSummary().merged(full) is full
