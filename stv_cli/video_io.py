@@ -12,8 +12,14 @@ PyAV is imported on first use: ``stv --help`` must not pay for it.
 
 from __future__ import annotations
 
+import contextlib
+import csv
+import json
+import os
 import queue
 import re
+import shutil
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -383,26 +389,99 @@ def _has(codec: str) -> bool:
         return False
 
 
-class VideoWriter:
+class _Consumer:
+    """A consumer thread behind a bounded queue; its error is re-raised on the caller's side.
+
+    Subclasses implement ``_handle(item)`` and ``_finish(ok)`` (called once, on the thread).
+    """
+
+    def __init__(self, queue_size: int, name: str) -> None:
+        self._queue: queue.Queue = queue.Queue(maxsize=max(1, queue_size))
+        self._error: BaseException | None = None
+        self._aborted = False
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _submit(self, item) -> None:
+        self._raise_error()
+        while True:
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                self._raise_error()
+
+    def close(self) -> None:
+        """Finish the queued work, then raise the first error the thread met."""
+        if self._thread.is_alive():
+            self._queue.put(_END)
+            self._thread.join()
+        self._raise_error()
+
+    def abort(self) -> None:
+        """Drop the queued work and stop, without raising (a no-op after ``close``)."""
+        if not self._thread.is_alive():
+            return
+        self._aborted = True
+        with contextlib.suppress(queue.Empty):
+            while True:
+                self._queue.get_nowait()
+        self._queue.put(_END)
+        self._thread.join()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, *rest) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def _run(self) -> None:
+        try:
+            while (item := self._queue.get()) is not _END:
+                if not self._aborted:
+                    self._handle(item)
+            self._finish(not self._aborted)
+        except BaseException as exc:  # re-raised on the caller's thread by _submit/close
+            self._error = exc
+            with contextlib.suppress(BaseException):
+                self._finish(False)
+            while self._queue.get() is not _END:  # keep draining: the caller must not block
+                pass
+
+    def _handle(self, item) -> None:
+        raise NotImplementedError
+
+    def _finish(self, ok: bool) -> None:
+        """Called once on the thread at the end; ``ok`` is False after an error or abort."""
+
+
+class VideoWriter(_Consumer):
     """Encode float32 frames to a video file on a background thread.
 
     Parameters
     ----------
     path : str or Path
-        Output file. Its extension picks the container unless ``container_format`` is given
-        (needed when writing to a temporary name).
+        Output file. Its extension picks the container unless ``container_format`` is given.
     fps : Fraction or float
-        Frame rate; frame k gets presentation time k / fps.
+        Frame rate; frame k gets presentation time k / fps (constant rate).
     codec : str
-        FFmpeg encoder name (default libx264).
+        FFmpeg encoder name (default libx264); ``check_encoder`` names the ones available.
     crf : int
-        Constant rate factor for the CRF codecs (lower = better, larger files).
+        Constant rate factor of the CRF codecs (lower = better, larger files); other codecs
+        get a bit rate of about 0.3 bit per pixel.
     container_format : str, optional
         FFmpeg muxer name, e.g. ``mp4``.
     queue_size : int
         Frames that may wait for the encoder; bounds the writer's memory.
 
-    ``write`` takes float32 (H, W, C) frames in [0, 1] of one size, C in {1, 3}; odd heights
+    ``write`` takes float32 (H, W, C) frames in [0, 1] of one size, C in {1, 3}. Odd heights
     or widths are padded to even by repeating the last row/column, since yuv420p needs even
     sizes (``padded`` says whether that happened). ``close`` flushes and raises any error the
     encoder met; ``abort`` drops everything.
@@ -430,12 +509,9 @@ class VideoWriter:
         self.padded = False
         self._container = None
         self._stream = None
-        self._queue: queue.Queue = queue.Queue(maxsize=max(1, queue_size))
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="stv-write", daemon=True)
-        self._thread.start()
+        self._pts = 0
+        super().__init__(queue_size, "stv-write")
 
-    # -------------------------------------------------------------- producer side
     def write(self, image: np.ndarray) -> None:
         """Queue one frame (blocks while the queue is full); raises the encoder's error."""
         if image.ndim != 3 or image.shape[2] not in (1, 3):
@@ -447,41 +523,13 @@ class VideoWriter:
             raise InvalidValue(
                 f"frame {self.frames_written} has size {image.shape[:2]}, the video {self.size}"
             )
-        self._raise_error()
-        while True:
-            try:
-                self._queue.put(image, timeout=0.1)
-                break
-            except queue.Full:
-                self._raise_error()
+        self._submit(image)
         self.frames_written += 1
 
-    def close(self) -> None:
-        """Flush the encoder, finish the file and raise any error the encoder met."""
-        self._queue.put(_END)
-        self._thread.join()
-        self._raise_error()
-
-    def abort(self) -> None:
-        """Stop without raising (the caller is handling another error)."""
-        self._error = self._error or RuntimeError("aborted")
-        try:
-            while True:
-                self._queue.get_nowait()
-        except queue.Empty:
-            pass
-        self._queue.put(_END)
-        self._thread.join()
-
-    def _raise_error(self) -> None:
-        if self._error is not None:
-            raise self._error
-
-    # -------------------------------------------------------------- encoder side
     def _open(self, height: int, width: int) -> None:
-        av = _av()
-        options = {"movflags": "+faststart"} if self._muxer() in ("mp4", "mov") else {}
-        self._container = av.open(
+        muxer = self.container_format or self.path.suffix.lower().lstrip(".")
+        options = {"movflags": "+faststart"} if muxer in ("mp4", "mov", "m4v") else {}
+        self._container = _av().open(
             str(self.path), mode="w", format=self.container_format, options=options
         )
         stream = self._container.add_stream(self.codec, rate=self.fps)
@@ -489,48 +537,154 @@ class VideoWriter:
         stream.pix_fmt = "yuv420p"
         stream.codec_context.time_base = 1 / self.fps
         if self.codec in CRF_CODECS:
-            stream.options = {"crf": str(self.crf)}
-            if self.codec == "libvpx-vp9":
-                stream.options["b"] = "0"
+            extra = {"b": "0"} if self.codec == "libvpx-vp9" else {}
+            stream.options = {"crf": str(self.crf), **extra}
         else:
-            # No CRF: about 0.3 bit per pixel keeps mpeg4 and friends from looking blocky.
             stream.bit_rate = int(stream.width * stream.height * float(self.fps) * 0.3)
         self._stream = stream
 
-    def _muxer(self) -> str:
-        return self.container_format or self.path.suffix.lower().lstrip(".")
-
-    def _run(self) -> None:
+    def _handle(self, image: np.ndarray) -> None:
         av = _av()
-        pts = 0
+        pixels = pad_even(to_uint8(image))
+        if self._container is None:
+            self._open(*image.shape[:2])
+        if pixels.shape[2] == 1:
+            frame = av.VideoFrame.from_ndarray(pixels[:, :, 0], format="gray")
+        else:
+            frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
+        frame.pts, frame.time_base = self._pts, 1 / self.fps
+        self._pts += 1
+        self._container.mux(self._stream.encode(frame))
+
+    def _finish(self, ok: bool) -> None:
+        if self._container is None:
+            return
         try:
-            while True:
-                image = self._queue.get()
-                if image is _END:
-                    break
-                if self._error is not None:
-                    continue  # aborted: drain without encoding
-                pixels = pad_even(to_uint8(image))
-                if self._container is None:
-                    self._open(*image.shape[:2])
-                if pixels.shape[2] == 1:
-                    frame = av.VideoFrame.from_ndarray(pixels[:, :, 0], format="gray")
-                else:
-                    frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
-                frame.pts = pts
-                frame.time_base = 1 / self.fps
-                pts += 1
-                self._container.mux(self._stream.encode(frame))
-            if self._container is not None and self._error is None:
+            if ok:
                 self._container.mux(self._stream.encode(None))
-        except BaseException as exc:  # re-raised on the caller's thread by write/close
-            self._error = self._error or exc
-            while True:  # keep draining so the producer never blocks forever
-                if self._queue.get() is _END:
-                    break
         finally:
-            if self._container is not None:
-                self._container.close()
+            self._container.close()
+            self._container = None
+
+
+class ImageSink(_Consumer):
+    """Write frame images ``folder/000000.png``, ... on a background thread (PNG is slow)."""
+
+    def __init__(
+        self,
+        folder: str | Path,
+        image_format: str = "png",
+        bit_depth: int = 8,
+        compress_level: int | None = None,
+        queue_size: int = 8,
+    ) -> None:
+        self.folder = Path(folder)
+        self.image_format = image_format
+        self.bit_depth, self.compress_level = bit_depth, compress_level
+        super().__init__(queue_size, "stv-frames")
+
+    def submit(self, index: int, image: np.ndarray) -> None:
+        """Queue frame ``index`` (the array must not change afterwards)."""
+        self._submit((index, image))
+
+    def _handle(self, item) -> None:
+        from .image_io import save_array_image
+
+        index, image = item
+        save_array_image(
+            self.folder / f"{index:06d}.{self.image_format}",
+            image,
+            bit_depth=self.bit_depth,
+            compress_level=self.compress_level,
+            overwrite=True,
+        )
+
+
+_FRAME_FILE = re.compile(r"^\d{6}\.[A-Za-z]+$")
+
+
+@contextlib.contextmanager
+def atomic_folder(target: str | Path, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a hidden temporary folder beside ``target``; rename it onto ``target`` on success.
+
+    An existing ``target`` is refused unless ``overwrite``, and even then only replaced when it
+    holds nothing but frame files (``000123.png``...), so a mistyped path never costs a folder
+    of someone's files. On any exception the temporary folder is removed.
+    """
+    from .atomic import OutputExists
+
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        yield temp
+        if target.exists():
+            if not overwrite:
+                raise OutputExists(f"output {str(target)!r} exists; pass --overwrite to replace it")
+            foreign = [p.name for p in target.iterdir() if not _FRAME_FILE.match(p.name)]
+            if not target.is_dir() or foreign:
+                raise OutputExists(
+                    f"refusing to replace {str(target)!r}: it is not a folder of frame files "
+                    f"(holds {foreign[:3]})"
+                )
+            shutil.rmtree(target)
+        os.replace(temp, target)
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+
+
+class RowWriter:
+    """Stream rows (dicts with the same keys) to a .csv or .json file, one at a time.
+
+    JSON is ``{**header, "frames": [row, ...], **footer}`` with NaN written as null; CSV is
+    one line per row with a header line (NaN written as ``nan``).
+    """
+
+    def __init__(self, path: str | Path, kind: str, header: dict | None = None) -> None:
+        if kind not in ("csv", "json"):
+            raise InvalidValue(f"telemetry must be a .csv or .json file, got kind {kind!r}")
+        self.kind, self.rows = kind, 0
+        self._file = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115
+        self._csv = None
+        if kind == "json":
+            text = json.dumps(_json_ready(header or {}), allow_nan=False)
+            self._file.write(text[:-1] + (", " if header else "") + '"frames": [')
+
+    def write(self, row: dict) -> None:
+        """Append one row."""
+        if self.kind == "csv":
+            if self._csv is None:
+                self._csv = csv.DictWriter(self._file, fieldnames=list(row))
+                self._csv.writeheader()
+            self._csv.writerow(row)
+        else:
+            comma = ",\n  " if self.rows else "\n  "
+            self._file.write(comma + json.dumps(_json_ready(row), allow_nan=False))
+        self.rows += 1
+
+    def abandon(self) -> None:
+        """Close the file as it is (an error happened; the caller removes it)."""
+        self._file.close()
+
+    def close(self, footer: dict | None = None) -> None:
+        """Finish the file (JSON: close the list and add ``footer``'s keys)."""
+        if self.kind == "json":
+            tail = json.dumps(_json_ready(footer or {}), allow_nan=False)[1:]
+            self._file.write("\n]" + (", " + tail if footer else "}") + "\n")
+        self._file.close()
+
+
+def _json_ready(value):
+    if isinstance(value, dict):
+        return {str(k): _json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
 
 
 def pattern_frame(index: int, height: int, width: int, *, scene: int = 0) -> np.ndarray:

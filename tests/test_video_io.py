@@ -184,3 +184,65 @@ def _empty_dir(tmp_path):
     folder = tmp_path / "empty"
     folder.mkdir()
     return folder
+
+
+def test_atomic_folder_publishes_on_success_and_leaves_nothing_on_error(tmp_path):
+    from stv_cli.atomic import OutputExists
+
+    target = tmp_path / "frames"
+    with video_io.atomic_folder(target) as temp:
+        assert temp.parent == tmp_path and temp.name.startswith(".frames.tmp-")
+        (temp / "000000.png").write_bytes(b"x")
+    assert [p.name for p in target.iterdir()] == ["000000.png"]
+    with pytest.raises(RuntimeError), video_io.atomic_folder(tmp_path / "other") as temp:
+        (temp / "000000.png").write_bytes(b"x")
+        raise RuntimeError("boom")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["frames"]
+    with pytest.raises(OutputExists, match="exists"), video_io.atomic_folder(target):
+        pass
+    with video_io.atomic_folder(target, overwrite=True) as temp:
+        (temp / "000001.png").write_bytes(b"y")
+    assert [p.name for p in target.iterdir()] == ["000001.png"]
+    (target / "thesis.tex").write_text("precious")
+    with pytest.raises(OutputExists, match="not a folder of frame files"):
+        with video_io.atomic_folder(target, overwrite=True):
+            pass
+    assert (target / "thesis.tex").exists()
+
+
+def test_row_writer_csv_and_json_stream_rows_with_nan_as_null(tmp_path):
+    import csv
+    import json
+
+    rows = [{"frame": 0, "value": 0.5}, {"frame": 1, "value": float("nan")}]
+    writer = video_io.RowWriter(tmp_path / "t.json", "json", {"clip": "a.mp4"})
+    for row in rows:
+        writer.write(row)
+    writer.close({"resets": [1]})
+    data = json.loads((tmp_path / "t.json").read_text())
+    assert data == {
+        "clip": "a.mp4",
+        "frames": [rows[0], {"frame": 1, "value": None}],
+        "resets": [1],
+    }
+    writer = video_io.RowWriter(tmp_path / "t.csv", "csv")
+    for row in rows:
+        writer.write(row)
+    writer.close()
+    with open(tmp_path / "t.csv", newline="") as handle:
+        read = list(csv.DictReader(handle))
+    assert read[0] == {"frame": "0", "value": "0.5"} and read[1]["value"] == "nan"
+    with pytest.raises(InvalidValue, match="csv or .json"):
+        video_io.RowWriter(tmp_path / "t.txt", "txt")
+
+
+def test_writer_thread_error_reaches_the_caller(tmp_path):
+    # A folder cannot be opened as an output file: the encoder thread fails on the first
+    # frame, and the error surfaces in write() or close() on the caller's thread.
+    writer = video_io.VideoWriter(tmp_path, fps=10, codec=CODEC, container_format="mp4")
+    with pytest.raises(Exception) as caught:  # noqa: B017 - PyAV's own error type
+        for _ in range(50):
+            writer.write(np.zeros((8, 8, 3), np.float32))
+        writer.close()
+    assert "Is a directory" in str(caught.value) or isinstance(caught.value, OSError)
+    writer.abort()
