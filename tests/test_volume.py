@@ -240,9 +240,7 @@ def test_memory_guard_rejects_oversized_upscale_naming_estimate_and_limit(memory
     set_memory_limit(300)
     assert memory_limit() == 300
     v = ZSpaceVolume.zeros(2, 4, 4)
-    with pytest.raises(
-        InvalidDimensions, match=r"upscale output.*512 bytes.*limit of .*300 bytes"
-    ):
+    with pytest.raises(InvalidDimensions, match=r"upscale output.*512 bytes.*limit of .*300 bytes"):
         v.upscale(2)
     with pytest.raises(InvalidDimensions, match=r"interpolation output.*needs an estimated"):
         ZSpaceVolume.zeros(4, 4, 4).interpolate("linear")
@@ -346,3 +344,17 @@ def test_blend_sequence_of_identical_volumes_is_that_volume(backend, rng):
     v = random_volume(rng, (2, 3, 3, 3))
     out = ZSpaceVolume.blend_sequence([v, v, v], [0.2, 0.5, 0.3])
     np.testing.assert_allclose(out.voxels, v.voxels, atol=1e-5)
+
+
+def test_nan_and_inf_voxels_stay_local_in_collapse_interpolate_and_upscale(backend):
+    data = np.ones((2, 3, 3, 1), np.float32)
+    data[0, 1, 1, 0] = np.nan
+    data[1, 0, 0, 0] = np.inf
+    v = ZSpaceVolume(data)
+    out = v.collapse_with_weights([0.5, 0.5])
+    assert np.isnan(out[1, 1, 0]) and np.isinf(out[0, 0, 0])
+    assert np.isfinite(np.delete(out.reshape(-1), [0, 4])).all()
+    mid = v.interpolate("linear").voxels[1]
+    assert np.isnan(mid[1, 1, 0]) and np.isinf(mid[0, 0, 0]) and mid[2, 2, 0] == 1.0
+    up = v.upscale(2).voxels
+    assert up[0, 5, 5, 0] == 1.0 and np.isnan(up[0, 2, 2, 0])
