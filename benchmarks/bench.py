@@ -568,7 +568,12 @@ def parse_args(argv):
     p.add_argument("--json", metavar="FILE", help="also write every figure to FILE as JSON")
     p.add_argument("--budget", type=float, default=2.0, help="seconds of timed calls per row")
     p.add_argument("--triad-mib", type=int, default=256, help="MiB per triad array")
-    p.add_argument("--no-startup", action="store_true", help="skip import and compile timings")
+    p.add_argument(
+        "--startup",
+        action=argparse.BooleanOptionalAction,
+        help="time imports and numba compiles (default: on, except for --sizes tiny/small, "
+        "which stay quick: a cold compile of every kernel takes 10-20 s)",
+    )
     args = p.parse_args(argv)
     args.shapes = []
     for part in args.sizes.split(","):
@@ -583,6 +588,8 @@ def parse_args(argv):
         p.error(f"unknown kernel(s) {unknown}; choose from {list(by_name)}")
     args.kernel_list = [by_name[n] for n in names]
     args.repeats = max(1, args.repeats)
+    if args.startup is None:
+        args.startup = args.sizes not in ("tiny", "small")
     return args
 
 
@@ -597,7 +604,7 @@ def main(argv=None):
     for line in header_lines(backend, ops.__name__, triad):
         print(line, flush=True)
     startup = compiled = None
-    if not args.no_startup:
+    if args.startup:
         startup = startup_times()
         compiled = compile_times() if backend == "cpu" else None
         print_startup(startup, compiled)

@@ -47,6 +47,26 @@ def test_tiny_run_prints_a_row_per_kernel_and_exits_0(tmp_path):
     assert data["triad"]["gbs_4"] == pytest.approx(data["triad"]["gbs_3"] * 4 / 3)
 
 
+def test_startup_section_reports_import_times():
+    cmd = [sys.executable, str(BENCH), "--sizes", "tiny", "--repeats", "1", "--startup"]
+    cmd += ["--backend", "numpy", "--kernels", "collapse"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "python -c 'import stv_cli'" in proc.stdout
+    assert "numba imported: no" in proc.stdout
+    assert "stv --help" in proc.stdout
+
+
+@pytest.mark.slow
+def test_compile_probe_times_every_numba_kernel_cold_and_warm(bench):
+    pytest.importorskip("stv_kernels.cpu")
+    times = bench.compile_times()
+    assert "error" not in times, times
+    assert set(times["cold"]) == set(times["warm"])
+    assert {"collapse_weighted", "interpolate_z cubic", "slice_statistics"} <= set(times["cold"])
+    assert all(t > 0 for t in times["cold"].values())
+
+
 def test_unknown_kernel_is_a_usage_error():
     proc = subprocess.run(
         [sys.executable, str(BENCH), "--kernels", "nope"], capture_output=True, text=True
