@@ -497,6 +497,14 @@ def summary_line(kernel, shape, rows):
     return text, verdicts
 
 
+def _blas_name():
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        return f"{blas['name']} {blas.get('version', '')}".strip()
+    except Exception:  # only a label: older numpy has no mode="dicts"
+        return "BLAS unknown"
+
+
 def header_lines(backend, module, triad):
     import numba
 
@@ -505,7 +513,7 @@ def header_lines(backend, module, triad):
         f"({platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs)",
         f"backend: {backend} ({module})  numba {numba.__version__}, "
         f"{numba.get_num_threads()} threads, layer {numba.threading_layer()}  "
-        f"numpy {np.__version__}  python {platform.python_version()}",
+        f"numpy {np.__version__} ({_blas_name()})  python {platform.python_version()}",
         "peers: numpy"
         + (f", opencv {cv2.__version__} ({cv2.getNumThreads()} threads)" if cv2 else "")
         + (f", scipy {sys.modules['scipy'].__version__}" if ndimage else "")
