@@ -1,0 +1,156 @@
+"""``stv video`` speed against decode + encode alone, and its peak memory against clip length.
+
+Run ``python benchmarks/video_bench.py`` (``--help`` for options). It writes two synthetic
+640x360 30 fps H.264 clips (``--short`` and ``--long`` seconds, default 10 and 60), then, each
+in a fresh subprocess:
+
+* ``io``: decode the clip and encode it again through stv's own reader and writer threads (the
+  same float conversion and libx264 settings ``stv video`` uses) with no compute in between:
+  the frame rate ``stv video`` cannot beat on this machine;
+* ``stv``: ``stv video CLIP -o DIR`` with default options.
+
+It prints the median frames/s of each over ``--repeats`` runs of the short clip and their
+ratio (the issue asks >= 0.80), and the peak resident memory of ``stv video`` on the short
+and the long clip (the issue asks the long one within 10% of the short one). Peak memory is
+``ru_maxrss`` of the child, read by a wrapper process through ``RUSAGE_CHILDREN`` so that every
+measurement has a fresh maximum. One untimed ``stv video`` run first warms numba's cache. The
+exit code never depends on the numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WRAPPER = (
+    "import resource, subprocess, sys, time\n"
+    "start = time.perf_counter()\n"
+    "code = subprocess.run(sys.argv[1:]).returncode\n"
+    "seconds = time.perf_counter() - start\n"
+    "print(code, seconds, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+)
+IO_ONLY = (
+    "import sys\n"
+    "from stv_cli import video_io\n"
+    "reader = video_io.VideoReader(sys.argv[1])\n"
+    "writer = video_io.VideoWriter(sys.argv[2], fps=reader.info.fps, codec=sys.argv[3])\n"
+    "with reader:\n"
+    "    for frame in reader:\n"
+    "        writer.write(frame.image)\n"
+    "writer.close()\n"
+)
+STV_VIDEO = "from stv_cli.cli_video import video\nvideo(prog_name='stv video')\n"
+
+
+def measure(command: list[str]) -> tuple[float, int]:
+    """Run ``command`` under the wrapper; return (seconds, peak RSS in KiB)."""
+    out = subprocess.run(
+        [sys.executable, "-c", WRAPPER, *command],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    ).stdout.split()
+    code, seconds, rss = int(out[0]), float(out[1]), int(out[2])
+    if code != 0:
+        raise SystemExit(f"benchmark command failed with exit code {code}: {command}")
+    return seconds, rss
+
+
+def run_io(clip: Path, work: Path, codec: str) -> tuple[float, int]:
+    """Decode + encode alone (stv's reader and writer threads, no compute)."""
+    return measure([sys.executable, "-c", IO_ONLY, str(clip), str(work / "io.mp4"), codec])
+
+
+def run_stv(clip: Path, work: Path, codec: str, extra: list[str]) -> tuple[float, int]:
+    """``stv video`` with default options (plus ``extra``)."""
+    command = [sys.executable, "-c", STV_VIDEO, str(clip), "-o", str(work / "stv"), "-q"]
+    return measure([*command, "--overwrite", "--codec", codec, *extra])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--short", type=float, default=10.0, help="short clip, seconds")
+    parser.add_argument("--long", type=float, default=60.0, help="long clip, seconds")
+    parser.add_argument("--width", type=int, default=640)
+    parser.add_argument("--height", type=int, default=360)
+    parser.add_argument("--fps", type=float, default=30.0)
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs of the short clip")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--stv-args", default="", help="extra options for stv video")
+    args = parser.parse_args(argv)
+
+    sys.path.insert(0, str(ROOT))
+    from stv_cli import video_io
+
+    codec = video_io.default_codec()
+    extra = args.stv_args.split()
+    results: dict = {"codec": codec, "size": f"{args.width}x{args.height}", "fps": args.fps}
+    with tempfile.TemporaryDirectory(prefix="stv-video-bench-") as folder:
+        work = Path(folder)
+        clips = {}
+        for label, seconds in (("short", args.short), ("long", args.long)):
+            frames = int(round(seconds * args.fps))
+            start = time.perf_counter()
+            clips[label] = video_io.write_pattern_clip(
+                work / f"{label}.mp4",
+                frames=frames,
+                height=args.height,
+                width=args.width,
+                fps=args.fps,
+                codec=codec,
+            )
+            results[f"{label}_frames"] = frames
+            print(
+                f"wrote {label} clip: {frames} frames in {time.perf_counter() - start:.1f} s",
+                file=sys.stderr,
+            )
+        run_stv(clips["short"], work, codec, extra)  # warm numba's cache, untimed
+        frames = results["short_frames"]
+        io_fps, stv_fps = [], []
+        for repeat in range(args.repeats):
+            seconds, _ = run_io(clips["short"], work, codec)
+            io_fps.append(frames / seconds)
+            seconds, rss_short = run_stv(clips["short"], work, codec, extra)
+            stv_fps.append(frames / seconds)
+            print(
+                f"run {repeat + 1}: io {io_fps[-1]:.1f} fps, stv {stv_fps[-1]:.1f} fps",
+                file=sys.stderr,
+            )
+        _, rss_long = run_stv(clips["long"], work, codec, extra)
+        results.update(
+            io_fps_median=statistics.median(io_fps),
+            stv_fps_median=statistics.median(stv_fps),
+            fps_ratio=statistics.median(stv_fps) / statistics.median(io_fps),
+            peak_rss_short_mib=rss_short / 1024,
+            peak_rss_long_mib=rss_long / 1024,
+            rss_ratio=rss_long / rss_short,
+            io_fps_runs=io_fps,
+            stv_fps_runs=stv_fps,
+            cpus=os.cpu_count(),
+        )
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return 0
+    print(f"clip {results['size']} @ {args.fps:g} fps, codec {codec}, {os.cpu_count()} CPUs")
+    print(f"decode+encode alone : {results['io_fps_median']:8.1f} frames/s (median)")
+    print(f"stv video (default) : {results['stv_fps_median']:8.1f} frames/s (median)")
+    verdict = "PASS" if results["fps_ratio"] >= 0.8 else "MISS"
+    print(f"ratio               : {results['fps_ratio']:8.2f}  (target >= 0.80: {verdict})")
+    print(f"peak RSS {args.short:g} s clip  : {results['peak_rss_short_mib']:8.1f} MiB")
+    print(f"peak RSS {args.long:g} s clip  : {results['peak_rss_long_mib']:8.1f} MiB")
+    verdict = "PASS" if results["rss_ratio"] <= 1.10 else "MISS"
+    print(f"ratio               : {results['rss_ratio']:8.2f}  (target <= 1.10: {verdict})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,494 @@
+"""``stv video``: project every frame of clips through the streaming model (thin over video.py).
+
+Registered on the main group by the CLI (``main.add_command(video)``). Imports only click and
+cli_options at import time: PyAV, numba and the model load when the command runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .cli_options import (
+    ANY_FINITE,
+    NON_NEGATIVE,
+    POSITIVE,
+    UNIT,
+    WINDOWS,
+    BoundedInt,
+    device_options,
+    grid_options,
+    grid_settings,
+    image_output_options,
+    output_mode_options,
+    report_options,
+)
+
+VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v")
+TEMPLATES = ("frames", "contact_sheet", "long_exposure", "telemetry")
+
+
+def _check_super_resolution(ctx, param, value):
+    if value is None:
+        return None
+    from .errors import InvalidValue
+    from .video import parse_super_resolution
+
+    try:
+        return parse_super_resolution(value)
+    except InvalidValue as error:
+        raise click.BadParameter(str(error), ctx, param) from None
+
+
+def _check_telemetry(ctx, param, value):
+    if value is not None and Path(value).suffix.lower() not in (".csv", ".json"):
+        raise click.BadParameter(
+            f"{value!r} must end in .csv or .json (the format of the telemetry)", ctx, param
+        )
+    return value
+
+
+def _check_codec(ctx, param, value):
+    from .video_io import check_encoder
+
+    try:
+        check_encoder(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error), ctx, param) from None
+    return value
+
+
+def stream_options(func):
+    """The per-frame model: ring depth, temporal smoothing, calibration, scene cuts, SR."""
+    for decorator in reversed(
+        [
+            click.option(
+                "--depth",
+                type=BoundedInt(1, 256),
+                default=4,
+                show_default=True,
+                help="Frames per volume: each output frame projects the last N frames "
+                "(Z = time, oldest first; fewer at the start of the clip).",
+            ),
+            click.option(
+                "--temporal-alpha",
+                type=UNIT,
+                default=0.35,
+                show_default=True,
+                help="Weight of the newest frame's depth weights in their running average, "
+                "in [0, 1] (the reference's 'decay'); 1 = no smoothing.",
+            ),
+            click.option(
+                "--no-calibrate",
+                is_flag=True,
+                help="Do not pass the pipeline's chrono summary and atlas to the projector.",
+            ),
+            click.option(
+                "--scene-cut",
+                type=NON_NEGATIVE,
+                default=None,
+                metavar="T",
+                help="Reset the temporal state (frame ring, smoothing, previous resonance) "
+                "when a frame's motion energy (mean |frame - previous|) exceeds T.",
+            ),
+            click.option(
+                "--motion-gain",
+                type=NON_NEGATIVE,
+                default=1.0,
+                show_default=True,
+                help="Gain of the pipeline's motion embedding (scales the motion energy).",
+            ),
+            click.option(
+                "--diffuse-iterations",
+                type=BoundedInt(0),
+                default=0,
+                show_default=True,
+                help="Jacobi diffusion passes over each volume (0 = none).",
+            ),
+            click.option(
+                "--diffuse-rate",
+                type=UNIT,
+                default=0.25,
+                show_default=True,
+                help="Diffusion rate, in [0, 1].",
+            ),
+            click.option(
+                "--super-resolution",
+                default=None,
+                metavar="METHOD:FACTOR",
+                callback=_check_super_resolution,
+                help="Interpolate along Z (nearest|linear|cubic: D -> 2D-1) and upscale XY by "
+                "FACTOR, e.g. cubic:2. The output video is FACTOR times larger.",
+            ),
+        ]
+    ):
+        func = decorator(func)
+    return func
+
+
+def projector_options(func):
+    """The VisionProjector and its resonance generator (a subset of ``project``'s options)."""
+    for decorator in reversed(
+        [
+            click.option(
+                "--window",
+                type=click.Choice(WINDOWS, case_sensitive=False),
+                default="hann",
+                show_default=True,
+                help="Spectral window over the depth axis.",
+            ),
+            click.option(
+                "--sigma",
+                type=POSITIVE,
+                default=0.4,
+                show_default=True,
+                help="Width of the gaussian window (only with --window gaussian), > 0.",
+            ),
+            click.option(
+                "--focus",
+                type=UNIT,
+                default=0.5,
+                show_default=True,
+                help="Depth of the attention peak, in [0, 1] (calibration moves it).",
+            ),
+            click.option(
+                "--spread",
+                type=POSITIVE,
+                default=0.35,
+                show_default=True,
+                help="Width of the focus Gaussian in normalised depth units, > 0.",
+            ),
+            click.option(
+                "--energy-bias",
+                type=ANY_FINITE,
+                default=0.0,
+                show_default=True,
+                help="Projector energy bias (a common factor: it cancels in the weights).",
+            ),
+            click.option(
+                "--hidden-dim",
+                type=BoundedInt(1, 4096),
+                default=16,
+                show_default=True,
+                help="Hidden size of the resonance generator (its steps = the refined depth).",
+            ),
+        ]
+    ):
+        func = decorator(func)
+    return func
+
+
+def clip_output_options(func):
+    """The video encoding and the optional per-clip outputs."""
+    for decorator in reversed(
+        [
+            click.option(
+                "--codec",
+                default="libx264",
+                show_default=True,
+                callback=_check_codec,
+                help="Video encoder (libx264 H.264; mpeg4, libvpx-vp9, ... where available).",
+            ),
+            click.option(
+                "--crf",
+                type=BoundedInt(0, 63),
+                default=23,
+                show_default=True,
+                help="Constant rate factor of libx264/libx265/libvpx-vp9 (lower = better).",
+            ),
+            click.option(
+                "--frames",
+                metavar="DIR",
+                default=None,
+                help="Also write every projected frame as DIR/000000.png, ...",
+            ),
+            click.option(
+                "--contact-sheet",
+                metavar="FILE",
+                default=None,
+                help="Also write a grid of every k-th projected frame (grid options below).",
+            ),
+            click.option(
+                "--every",
+                type=BoundedInt(1),
+                default=None,
+                metavar="K",
+                help="Contact sheet step (default: frame count / --max-cells, rounded up).",
+            ),
+            click.option(
+                "--max-cells",
+                type=BoundedInt(1, 4096),
+                default=64,
+                show_default=True,
+                help="Most frames a contact sheet holds (K doubles when more would fit).",
+            ),
+            click.option(
+                "--long-exposure",
+                metavar="FILE",
+                default=None,
+                help="Also fuse the projected clip into one image (ZSpaceVolume.accumulate).",
+            ),
+            click.option(
+                "--exposure-alpha",
+                type=UNIT,
+                default=None,
+                help="Newest-frame weight of the long exposure's EMA (default: 1/(k+1), the "
+                "mean of all frames).",
+            ),
+            click.option(
+                "--telemetry",
+                metavar="FILE.csv|FILE.json",
+                default=None,
+                callback=_check_telemetry,
+                help="Also write one row per frame: index, timestamp, motion/resonance "
+                "energy, weight entropy, z_signal, depth weights, scene-cut resets.",
+            ),
+            click.option(
+                "--compress-level",
+                type=BoundedInt(0, 9),
+                default=None,
+                help="PNG compression level 0-9 of the images written.",
+            ),
+        ]
+    ):
+        func = decorator(func)
+    return func
+
+
+@click.command()
+@click.argument(
+    "inputs",
+    nargs=-1,
+    required=True,
+    type=click.Path(exists=True, path_type=Path),
+    metavar="INPUT...",
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Output directory (DIR/NAME.mp4 per clip), or a video file (one clip).",
+)
+@click.option(
+    "--frames-in",
+    is_flag=True,
+    help="Each INPUT is a folder of frame images (natural order) instead of a clip file.",
+)
+@click.option(
+    "--fps",
+    type=POSITIVE,
+    default=30.0,
+    show_default=True,
+    help="Frame rate of --frames-in folders.",
+)
+@stream_options
+@projector_options
+@clip_output_options
+@grid_options
+@image_output_options
+@output_mode_options
+@device_options
+@report_options
+@click.pass_context
+def video(ctx: click.Context, inputs: tuple[Path, ...], output: Path, **options) -> None:
+    """Project every frame of each clip INPUT and write a playable video of the projections.
+
+    Per frame: the VideoPipeline turns the frame into telemetry (motion, chrono snapshot,
+    atlas); the last --depth frames form a volume along Z (time); a VideoStreamProjector
+    steps over it (calibrated by the chrono and atlas unless --no-calibrate, with
+    --diffuse-*, --super-resolution and --temporal-alpha smoothing); its projection is the
+    output frame. Decoding, compute and encoding run on three threads; memory does not grow
+    with the clip.
+
+    INPUT: MP4, MOV, MKV, WEBM, AVI, animated GIF (anything FFmpeg reads), or with
+    --frames-in a folder of images. Grey clips stay grey.
+
+    \b
+    Outputs, for a clip called NAME (file stem or folder name):
+      -o DIR                  DIR/NAME.mp4 (H.264, yuv420p, the clip's frame rate;
+                              odd sizes padded to even, with a note)
+      -o FILE.mp4             FILE.mp4 (one clip)
+      --frames DIR            DIR/000000.png, ...
+      --contact-sheet FILE    a grid of every k-th projected frame
+      --long-exposure FILE    the clip fused into one image
+      --telemetry FILE.csv    one row per frame (or FILE.json)
+    In these paths {name} stands for NAME; with several clips they must contain it.
+
+    A clip that cannot be read, is truncated or empty, changes frame size, or has an unknown
+    codec fails with a message naming the frame reached; its partial outputs are removed and
+    the other clips go on (exit 1 at the end).
+
+    \b
+    Example:
+      stv video clip.mp4 -o out/ --depth 4 --scene-cut 0.2 \\
+          --contact-sheet 'out/{name}_sheet.png' --telemetry 'out/{name}.csv'
+    """
+    from .batch import progress_enabled, run_batch
+    from .cli import (
+        apply_device,
+        batch_printer,
+        check_bit_depth,
+        check_unique_names,
+        finish_batch,
+    )
+    from .cli_options import check_output_mode
+    from .video import clip_name
+
+    check_output_mode(options["overwrite"], options["skip_existing"])
+    to_directory = _resolve_video_output(output, len(inputs))
+    _check_templates(options, len(inputs))
+    image_format = (options["image_format"] or "png").lower()
+    bit_depth = int(options["bit_depth"])
+    check_bit_depth(bit_depth, image_format)
+    for kind in ("contact_sheet", "long_exposure"):
+        if options[kind]:
+            _check_image_path(options[kind], kind, bit_depth)
+    check_unique_names(list(inputs), [clip_name(p) for p in inputs])
+    apply_device(options["device"], options["threads"])
+    settings = _settings(options, output, to_directory, image_format, bit_depth)
+    show_progress = progress_enabled(options["quiet"])
+
+    def process(path: Path):
+        return _run_one(path, settings, show_progress, options["quiet"], options["verbose"])
+
+    report = run_batch(
+        inputs,
+        process,
+        command="video",
+        quiet=options["quiet"],
+        on_result=batch_printer(
+            "video", options["json_report"], options["quiet"], options["verbose"]
+        ),
+    )
+    finish_batch(ctx, report, options["json_report"], options["quiet"])
+
+
+def _resolve_video_output(out: Path, count: int) -> bool:
+    """Whether ``-o`` is a directory; a file must be a video file and there must be one clip."""
+    text = str(out)
+    if out.is_dir() or text.endswith(("/", "\\")) or out.suffix == "":
+        return True
+    if count > 1:
+        raise click.BadParameter(
+            f"with {count} clips -o must be a directory, got the file name {text!r}",
+            param_hint="'-o' / '--output'",
+        )
+    if out.suffix.lower() not in VIDEO_SUFFIXES:
+        raise click.BadParameter(
+            f"cannot write a video with extension {out.suffix!r}; use one of "
+            f"{', '.join(VIDEO_SUFFIXES)} (or give a directory)",
+            param_hint="'-o' / '--output'",
+        )
+    return False
+
+
+def _check_templates(options: dict, count: int) -> None:
+    if count < 2:
+        return
+    for kind in TEMPLATES:
+        value = options[kind]
+        if value and "{name}" not in value:
+            flag = "--" + kind.replace("_", "-")
+            raise click.BadParameter(
+                f"with {count} clips the path must contain {{name}} (the clip's name), "
+                f"got {value!r}",
+                param_hint=f"'{flag}'",
+            )
+
+
+def _check_image_path(value: str, kind: str, bit_depth: int) -> None:
+    from .cli_options import IMAGE_FORMATS
+
+    ext = Path(value).suffix.lower().lstrip(".")
+    flag = "--" + kind.replace("_", "-")
+    if ext not in IMAGE_FORMATS:
+        raise click.BadParameter(
+            f"{value!r} needs an image extension ({', '.join(IMAGE_FORMATS)})",
+            param_hint=f"'{flag}'",
+        )
+    if bit_depth == 16 and ext not in ("png", "tif", "tiff"):
+        raise click.BadParameter(f"16-bit images need png or tif, not {ext}", param_hint=flag)
+
+
+def _settings(options: dict, output: Path, to_directory: bool, image_format: str, bit_depth):
+    from .pipeline import ProjectionSettings
+    from .video import StreamSettings, VideoOutputSettings, VideoSettings
+
+    projection = ProjectionSettings(
+        window=options["window"].lower(),
+        sigma=options["sigma"],
+        focus=options["focus"],
+        spread=options["spread"],
+        energy_bias=options["energy_bias"],
+        resonance="generate",
+        hidden_dim=options["hidden_dim"],
+    )
+    stream = StreamSettings(
+        depth=options["depth"],
+        temporal_alpha=options["temporal_alpha"],
+        calibrate=not options["no_calibrate"],
+        diffuse_iterations=options["diffuse_iterations"],
+        diffuse_rate=options["diffuse_rate"],
+        super_resolution=options["super_resolution"],
+        scene_cut=options["scene_cut"],
+        motion_gain=options["motion_gain"],
+        projection=projection,
+    )
+    out = VideoOutputSettings(
+        out=output,
+        to_directory=to_directory,
+        codec=options["codec"],
+        crf=options["crf"],
+        frames=options["frames"],
+        contact_sheet=options["contact_sheet"],
+        long_exposure=options["long_exposure"],
+        telemetry=options["telemetry"],
+        image_format=image_format,
+        bit_depth=bit_depth,
+        compress_level=options["compress_level"],
+        every=options["every"],
+        max_cells=options["max_cells"],
+        exposure_alpha=options["exposure_alpha"],
+        grid=grid_settings(options),
+        overwrite=options["overwrite"],
+        skip_existing=options["skip_existing"],
+    )
+    return VideoSettings(
+        stream=stream, output=out, frames_in=options["frames_in"], fps=options["fps"]
+    )
+
+
+def _run_one(path: Path, settings, show_progress: bool, quiet: bool, verbose: bool):
+    """One clip with its own progress bar in frames; notes on stderr; returns the paths."""
+    import sys
+
+    from tqdm import tqdm
+
+    from .video import clip_name, run_clip
+
+    bar = tqdm(
+        desc=clip_name(path), unit="frame", file=sys.stderr, disable=not show_progress, leave=False
+    )
+
+    def progress(done: int, total: int | None) -> None:
+        if bar.total is None and total:
+            bar.total = total
+        bar.update(done - bar.n)
+
+    try:
+        result = run_clip(path, settings, progress)
+    finally:
+        bar.close()
+    if not quiet:
+        for note in result.notes:
+            click.echo(f"stv video: note: {note}", err=True)
+    if verbose:
+        click.echo(
+            f"stv video: {path}: {result.frames} frames at {result.fps:g} fps in "
+            f"{result.seconds:.2f} s ({result.frames / max(result.seconds, 1e-9):.1f} frames/s), "
+            f"scene cuts at {result.resets or 'none'}",
+            err=True,
+        )
+    return result.outputs

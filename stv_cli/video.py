@@ -1,0 +1,495 @@
+"""The work behind ``stv video``, one clip at a time (no click in here).
+
+Per frame (issue 5): decode lazily (``video_io``, its own thread) -> ``VideoPipeline.push``
+gives the telemetry, chrono snapshot and atlas (SPEC A.14) -> the frame joins the ring of the
+last ``depth`` frames, oldest at z = 0 (Z = time) -> ``VideoStreamProjector.step`` over that
+volume with the chrono and atlas (SPEC A.12) -> the projection is the output frame, encoded on
+the writer's thread. A motion energy above ``scene_cut`` clears the ring and the projector's
+temporal state first (the pipeline's telemetry runs on, so it stays the library's).
+
+Memory does not grow with the clip: the reader and writer queues are bounded, the ring holds
+``depth`` frames, the contact sheet keeps at most ``max_cells`` frames, the long exposure is
+one running frame and the telemetry is streamed to its file row by row.
+
+Output naming (``name`` is the clip's stem or the frames folder's name):
+
+==============  ========================  ==============================================
+output          ``-o DIR``                ``-o FILE.mp4`` (one clip)
+==============  ========================  ==============================================
+video           DIR/name.mp4 (.webm ...)  FILE.mp4
+frames          ``--frames PATH``: a folder of 000000.png, 000001.png, ...
+contact sheet   ``--contact-sheet PATH``  (an image file)
+long exposure   ``--long-exposure PATH``  (an image file)
+telemetry       ``--telemetry PATH``      (.csv or .json: one row per frame)
+==============  ========================  ==============================================
+
+In the ``--frames``, ``--contact-sheet``, ``--long-exposure`` and ``--telemetry`` paths,
+``{name}`` stands for the clip's name (required when there are several clips).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError, InvalidValue, StvError
+from .pipeline import GridSettings, ProjectionSettings
+
+F32 = np.float32
+METRICS = ("z.motion_energy", "z.resonance_energy", "z.weight_entropy")
+SUPER_RESOLUTION_METHODS = ("nearest", "linear", "cubic")
+
+Progress = Callable[[int, "int | None"], None]
+
+
+# ------------------------------------------------------------------------------ settings
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    """The per-frame model: ring depth, stream projector, refinement, calibration, cuts."""
+
+    depth: int = 4
+    temporal_alpha: float = 0.35  # new-frame weight of the weight EMA (the reference's "decay")
+    calibrate: bool = True
+    diffuse_iterations: int = 0
+    diffuse_rate: float = 0.25
+    super_resolution: tuple[str, int] | None = None
+    scene_cut: float | None = None
+    motion_gain: float = 1.0
+    projection: ProjectionSettings = field(default_factory=ProjectionSettings)
+
+    @property
+    def refined_depth(self) -> int:
+        """Depth after refinement: super-resolution always interpolates (D -> 2D - 1)."""
+        return 2 * self.depth - 1 if self.super_resolution else self.depth
+
+
+@dataclass(frozen=True)
+class VideoOutputSettings:
+    """Where a clip's outputs go and how they are encoded."""
+
+    out: Path = Path(".")
+    to_directory: bool = True
+    codec: str = "libx264"
+    crf: int = 23
+    frames: str | None = None
+    contact_sheet: str | None = None
+    long_exposure: str | None = None
+    telemetry: str | None = None
+    image_format: str = "png"
+    bit_depth: int = 8
+    compress_level: int | None = None
+    every: int | None = None
+    max_cells: int = 64
+    exposure_alpha: float | None = None  # None: the running mean of every frame
+    grid: GridSettings = field(default_factory=GridSettings)
+    overwrite: bool = False
+    skip_existing: bool = False
+
+
+@dataclass(frozen=True)
+class VideoSettings:
+    """Everything ``stv video`` needs for one clip."""
+
+    stream: StreamSettings = field(default_factory=StreamSettings)
+    output: VideoOutputSettings = field(default_factory=VideoOutputSettings)
+    frames_in: bool = False
+    fps: float = 30.0  # frame rate of a folder of frames
+    queue_size: int = 4
+
+
+@dataclass
+class ClipResult:
+    """What ``run_clip`` did: paths written, frames, frame rate, scene cuts, notes."""
+
+    outputs: list[Path]
+    frames: int
+    fps: float
+    resets: list[int]
+    notes: list[str]
+    seconds: float
+
+
+def parse_super_resolution(text: str | None) -> tuple[str, int] | None:
+    """``METHOD:FACTOR`` (e.g. ``cubic:2``) -> (method, factor); None or "" -> None."""
+    if not text:
+        return None
+    method, _, factor = text.partition(":")
+    method = method.strip().lower()
+    if method not in SUPER_RESOLUTION_METHODS or not factor.strip().isdigit():
+        raise InvalidValue(
+            f"super_resolution must be METHOD:FACTOR with METHOD in "
+            f"{'|'.join(SUPER_RESOLUTION_METHODS)} and FACTOR an integer >= 1, got {text!r}"
+        )
+    if int(factor) < 1:
+        raise InvalidValue(f"super_resolution FACTOR must be >= 1, got {text!r}")
+    return method, int(factor)
+
+
+# -------------------------------------------------------------------------- the model
+
+
+def make_pipeline(stream: StreamSettings):
+    """The library's VideoPipeline with stv's defaults and ``motion_gain``."""
+    from .video_pipeline import VideoPipeline, VideoPipelineConfig
+
+    return VideoPipeline(VideoPipelineConfig(motion_gain=stream.motion_gain))
+
+
+def make_stream_projector(stream: StreamSettings):
+    """The VideoStreamProjector of ``stream``: generator steps = the refined ring depth."""
+    from .diffuser import ZDiffuser
+    from .generator import ResonanceGenerator
+    from .pipeline import make_projector
+    from .stream import VideoStreamProjector
+
+    generator = ResonanceGenerator("stv-video", stream.projection.hidden_dim, stream.refined_depth)
+    projector = VideoStreamProjector(
+        make_projector(stream.projection), generator, stream.temporal_alpha
+    )
+    if stream.diffuse_iterations > 0:
+        projector = projector.with_diffuser(
+            ZDiffuser(stream.diffuse_iterations, stream.diffuse_rate)
+        )
+    if stream.super_resolution:
+        projector = projector.with_super_resolution(*stream.super_resolution)
+    return projector
+
+
+class FrameRing:
+    """The last ``depth`` frames as one contiguous (m, H, W, C) window, oldest first.
+
+    Frame t is stored at slots t % depth and t % depth + depth of a (2*depth, H, W, C)
+    buffer, so the newest m frames are always the contiguous run starting at
+    (t - m + 1) % depth: no allocation and no reordering per frame.
+    """
+
+    def __init__(self, depth: int, shape: tuple[int, int, int]) -> None:
+        self.depth = depth
+        self._buffer = np.empty((2 * depth, *shape), dtype=F32)
+        self._count = 0  # frames pushed since the last clear
+        self._t = -1
+
+    def clear(self) -> None:
+        """Forget the frames held (a scene cut)."""
+        self._count = 0
+
+    def push(self, image: np.ndarray) -> np.ndarray:
+        """Add the newest frame; return the window of the last min(count, depth) frames."""
+        self._t += 1
+        slot = self._t % self.depth
+        self._buffer[slot] = image
+        self._buffer[slot + self.depth] = image
+        self._count += 1
+        held = min(self._count, self.depth)
+        start = (self._t - held + 1) % self.depth
+        return self._buffer[start : start + held]
+
+
+def metric(atlas, name: str) -> float:
+    """The value of the atlas metric ``name`` (NaN when absent: only finite ones are pushed)."""
+    for item in getattr(atlas, "metrics", None) or ():
+        if item.name == name:
+            return float(item.value)
+    return math.nan
+
+
+class ContactSheet:
+    """Every k-th frame, at most ``max_cells`` of them (k doubles when they would overflow)."""
+
+    def __init__(self, every: int | None, total: int | None, max_cells: int) -> None:
+        self.max_cells = max(1, max_cells)
+        if every is None:
+            every = max(1, math.ceil((total or 1) / self.max_cells))
+        self.every = every
+        self.cells: list[np.ndarray] = []
+
+    def offer(self, index: int, image: np.ndarray) -> None:
+        """Keep ``image`` if ``index`` is a multiple of the current step."""
+        if index % self.every:
+            return
+        self.cells.append(image)
+        if len(self.cells) > self.max_cells:
+            self.cells = self.cells[::2]  # indices stay multiples of the doubled step
+            self.every *= 2
+
+
+# ---------------------------------------------------------------------------- outputs
+
+
+def clip_name(path: Path) -> str:
+    """The name a clip's outputs are called after: a folder's name, a file's stem."""
+    return path.name if path.is_dir() else path.stem
+
+
+def video_suffix(codec: str) -> str:
+    """The container of a codec's output when ``-o`` is a directory."""
+    from .video_io import CODEC_SUFFIX
+
+    return CODEC_SUFFIX.get(codec, ".mp4")
+
+
+def plan_outputs(path: Path, out: VideoOutputSettings) -> dict[str, Path]:
+    """The files (and frames folder) one clip writes, by kind; see the module docstring."""
+    name = clip_name(Path(path))
+    if out.to_directory:
+        paths = {"video": out.out / f"{name}{video_suffix(out.codec)}"}
+    else:
+        paths = {"video": out.out}
+    for kind in ("frames", "contact_sheet", "long_exposure", "telemetry"):
+        template = getattr(out, kind)
+        if template:
+            paths[kind] = Path(template.replace("{name}", name))
+    return paths
+
+
+def claim_outputs(paths: list[Path], out: VideoOutputSettings) -> bool:
+    """Skip (all exist, ``skip_existing``) or refuse (one exists) before any work.
+
+    Returns whether existing files may be replaced (``overwrite``, or ``skip_existing`` when
+    only some exist: an interrupted clip is redone whole).
+    """
+    from .atomic import OutputExists
+    from .batch import SkipInput
+
+    existing = [p for p in paths if p.exists()]
+    if out.skip_existing:
+        if existing and len(existing) == len(paths):
+            raise SkipInput(paths, "outputs exist (--skip-existing)")
+        return True
+    if existing and not out.overwrite:
+        raise OutputExists(
+            f"output {str(existing[0])!r} exists; pass --overwrite to replace it "
+            "or --skip-existing to skip clips already done"
+        )
+    return out.overwrite
+
+
+def telemetry_row(index: int, timestamp: float, result, reset: bool) -> dict:
+    """One telemetry row from a ``VideoPipeline.push`` result (SPEC A.14 step 11)."""
+    atlas = result.atlas
+    row = {"frame": index, "timestamp": timestamp}
+    for name in METRICS:
+        row[name.removeprefix("z.")] = metric(atlas, name)
+    z_signal = getattr(atlas, "z_signal", None)
+    row["z_signal"] = math.nan if z_signal is None else float(z_signal)
+    for z, weight in enumerate(np.asarray(result.smoothed_weights, dtype=np.float64).ravel()):
+        row[f"weight_{z}"] = float(weight)
+    row["reset"] = int(reset)
+    return row
+
+
+# ------------------------------------------------------------------------------- a clip
+
+
+def open_clip(path: Path, settings: VideoSettings):
+    """The reader of ``path`` (a clip file, or a folder of frames with ``frames_in``)."""
+    from .video_io import FolderReader, VideoReader
+
+    if settings.frames_in:
+        return FolderReader(path, fps=settings.fps, queue_size=settings.queue_size)
+    return VideoReader(path, queue_size=settings.queue_size)
+
+
+def run_clip(
+    path: str | Path, settings: VideoSettings, progress: Progress | None = None
+) -> ClipResult:
+    """Project every frame of the clip at ``path`` and write the outputs ``settings`` ask for.
+
+    Parameters
+    ----------
+    path : str or Path
+        A clip file, or a folder of frames when ``settings.frames_in``.
+    settings : VideoSettings
+    progress : callable, optional
+        Called as ``progress(frames_done, total)`` after each frame (total may be None).
+
+    Returns
+    -------
+    ClipResult
+
+    Raises
+    ------
+    InputError
+        The clip is unreadable, truncated, empty, has an unknown codec or changes frame size
+        (SPEC D9); the message names the clip and the frame reached. No partial output is
+        left behind.
+    stv_cli.batch.SkipInput
+        With ``skip_existing`` when every output exists.
+    """
+    from .video_io import VideoWriter, frame_total
+
+    start = time.perf_counter()
+    path = Path(path)
+    paths = plan_outputs(path, settings.output)
+    replace = claim_outputs(list(paths.values()), settings.output)
+    reader = open_clip(path, settings)
+    info = reader.info
+    notes: list[str] = []
+    total = frame_total(info) if not settings.frames_in else info.frame_count
+    out = settings.output
+    stream = settings.stream
+    index = 0
+    with ExitStack() as stack:
+        stack.enter_context(reader)
+        temp = _open_temporaries(stack, paths, replace)
+        writer = VideoWriter(temp["video"], fps=info.fps, codec=out.codec, crf=out.crf)
+        stack.callback(writer.abort)  # a no-op after close; stops the thread on errors
+        telemetry = _telemetry_writer(stack, temp.get("telemetry"), path, info)
+        frame_saver = _frame_saver(stack, temp.get("frames"), out)
+        sheet = ContactSheet(out.every, total, out.max_cells) if "contact_sheet" in temp else None
+        exposure = None
+        pipeline = make_pipeline(stream)
+        projector = make_stream_projector(stream)
+        ring = None
+        first_shape = None
+        resets: list[int] = []
+        try:
+            for frame in reader:
+                index = frame.index
+                image = frame.image
+                if first_shape is None:
+                    first_shape = image.shape
+                    ring = FrameRing(stream.depth, image.shape)
+                elif image.shape != first_shape:
+                    raise InputError(
+                        f"{path}: frame {index} has size {_size(image.shape)} but the clip "
+                        f"started at {_size(first_shape)}; a clip must keep one frame size"
+                    )
+                result = pipeline.push(image, frame.timestamp)
+                motion = metric(result.atlas, METRICS[0])
+                reset = stream.scene_cut is not None and index > 0 and motion > stream.scene_cut
+                if reset:
+                    ring.clear()
+                    projector.reset()
+                    resets.append(index)
+                volume = _volume(ring.push(image))
+                if stream.calibrate:
+                    chrono = result.chrono_snapshot.summary
+                    projection, _ = projector.step(volume, chrono=chrono, atlas=result.atlas)
+                else:
+                    projection, _ = projector.step(volume)
+                projection = np.ascontiguousarray(projection, dtype=F32)  # a new array per step
+                writer.write(projection)
+                if frame_saver is not None:
+                    frame_saver(index, projection)
+                if sheet is not None:
+                    sheet.offer(index, projection)
+                if "long_exposure" in temp:
+                    exposure = _expose(exposure, projection, index, out.exposure_alpha)
+                if telemetry is not None:
+                    telemetry.write(telemetry_row(index, frame.timestamp, result, reset))
+                if progress is not None:
+                    progress(index + 1, total)
+            writer.close()
+            if telemetry is not None:
+                telemetry.close({"frame_count": index + 1, "resets": resets})
+        except InputError:
+            raise
+        except StvError as exc:
+            raise InputError(f"{path}: failed at frame {index}: {exc}") from exc
+        frames = index + 1
+        if writer.padded:
+            h, w = writer.size
+            notes.append(
+                f"{path}: {w}x{h} padded to {w + w % 2}x{h + h % 2} (yuv420p needs even sizes)"
+            )
+        if sheet is not None:
+            _save_grid(temp["contact_sheet"], sheet.cells, out)
+        if exposure is not None:
+            _save_image(temp["long_exposure"], exposure.voxels[0], out)
+    return ClipResult(
+        outputs=list(paths.values()),
+        frames=frames,
+        fps=float(info.fps),
+        resets=resets,
+        notes=notes,
+        seconds=time.perf_counter() - start,
+    )
+
+
+def _size(shape: tuple[int, ...]) -> str:
+    return f"{shape[1]}x{shape[0]}x{shape[2]}"
+
+
+def _volume(window: np.ndarray):
+    from .volume import ZSpaceVolume
+
+    return ZSpaceVolume(window)  # adopts the contiguous window without a copy
+
+
+def _expose(state, projection: np.ndarray, index: int, alpha: float | None):
+    """One step of the long exposure: EMA with ``alpha``, or the running mean (1/(k+1))."""
+    from .volume import ZSpaceVolume
+
+    frame = ZSpaceVolume(projection[np.newaxis])
+    if state is None:
+        return ZSpaceVolume(projection[np.newaxis], copy=True)
+    state.accumulate(frame, 1.0 / (index + 1) if alpha is None else alpha)
+    return state
+
+
+def _open_temporaries(stack: ExitStack, paths: dict[str, Path], replace: bool) -> dict:
+    """Temporary paths for every output, published together when the block succeeds."""
+    from .atomic import atomic_output
+    from .video_io import atomic_folder
+
+    temp = {}
+    for kind, target in paths.items():
+        if kind == "frames":
+            temp[kind] = stack.enter_context(atomic_folder(target, replace))
+        else:
+            temp[kind] = stack.enter_context(atomic_output(target, overwrite=replace))
+    return temp
+
+
+def _frame_saver(stack: ExitStack, folder: Path | None, out: VideoOutputSettings):
+    """A function queueing frame images to a writer thread (PNG encoding is slow), or None."""
+    if folder is None:
+        return None
+    from .video_io import ImageSink
+
+    sink = ImageSink(folder, out.image_format, out.bit_depth, out.compress_level)
+    stack.enter_context(sink)
+    return sink.submit
+
+
+def _telemetry_writer(stack: ExitStack, temp: Path | None, clip: Path, info):
+    """A RowWriter on the telemetry's temporary file, or None."""
+    if temp is None:
+        return None
+    from .video_io import RowWriter
+
+    kind = temp.suffix.lower().lstrip(".")
+    header = {"clip": str(clip), "fps": float(info.fps)}
+    writer = RowWriter(temp, kind, header)
+    stack.callback(writer.abandon)
+    return writer
+
+
+def _save_grid(path: Path, cells: list[np.ndarray], out: VideoOutputSettings) -> None:
+    from .grid import save_image
+
+    save_image(
+        np.stack(cells),
+        path,
+        bit_depth=out.bit_depth,
+        compress_level=out.compress_level,
+        overwrite=True,
+        **out.grid.options(),
+    )
+
+
+def _save_image(path: Path, image: np.ndarray, out: VideoOutputSettings) -> None:
+    from .image_io import save_array_image
+
+    save_array_image(
+        path, image, bit_depth=out.bit_depth, compress_level=out.compress_level, overwrite=True
+    )
