@@ -58,6 +58,7 @@ def main() -> None:
       project  collapse image stacks into one picture each
       decode   decode latent vectors into volumes and pictures
       grid     tile image files into one grid image
+      video    project every frame of video clips
       info     version, backends, threads, numba cache
 
     Exit codes: 0 all inputs done, 1 an input failed, 2 usage error, 130 interrupted.
@@ -141,10 +142,11 @@ def apply_device(device: str, threads: int | None, memory_limit: int | None = No
                 param_hint="'--threads'",
             )
         numba.set_num_threads(threads)
-    if memory_limit is not None:
-        from .volume import set_memory_limit
+    from .volume import set_memory_limit
 
-        set_memory_limit(memory_limit)
+    # Always set: None restores the default, so one run's limit never leaks into the next
+    # (several runs share a process under tests or when stv is called from Python).
+    set_memory_limit(memory_limit)
     return backend
 
 
@@ -241,12 +243,19 @@ def finish_batch(ctx: click.Context, report, json_report: bool, quiet: bool) -> 
 
 def _register() -> None:
     # The command modules import only click and cli_options, so this stays cheap.
+    import importlib.util
+
     from .cli_decode import decode
     from .cli_grid import grid
     from .cli_project import project
 
     for command in (project, decode, grid):
         main.add_command(command)
+    # `stv video` lives in its own module, written alongside; register it once it exists.
+    if importlib.util.find_spec(f"{__package__}.cli_video") is not None:
+        from .cli_video import video
+
+        main.add_command(video)
 
 
 _register()

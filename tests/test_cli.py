@@ -1,0 +1,491 @@
+"""The stv commands end to end, through click's CliRunner on files in tmp_path."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from stv_cli import backend
+from stv_cli.cli import main
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_data" / "focus_stack"
+
+
+def make_stack(folder: Path, depth=4, height=6, width=8, channels=1, seed=0) -> Path:
+    """A folder of 8-bit slices z01.png, z02.png, ... with seeded random pixels."""
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(seed)
+    for z in range(depth):
+        shape = (height, width) if channels == 1 else (height, width, channels)
+        Image.fromarray(rng.integers(0, 256, shape, dtype=np.uint8)).save(
+            folder / f"z{z + 1:02d}.png"
+        )
+    return folder
+
+
+def run(*args, env=None):
+    return CliRunner().invoke(main, [str(a) for a in args], env=env)
+
+
+def read_png(path: Path) -> np.ndarray:
+    with Image.open(path) as img:
+        return np.asarray(img)
+
+
+def library_projection(stack: Path, focus=0.5, spread=0.35, window="hann") -> np.ndarray:
+    """What the library gives for ``stack``, quantised as save_image does."""
+    from stv_cli.grid import to_uint8
+    from stv_cli.image_io import load_volume
+    from stv_cli.projector import VisionProjector
+    from stv_cli.resonance import DifferentialResonance
+    from stv_cli.volume import ZSpaceVolume
+    from stv_cli.windows import SpectralWindow
+
+    volume = ZSpaceVolume(load_volume(stack))
+    projector = VisionProjector(focus, spread, 0.0).with_spectral_window(
+        getattr(SpectralWindow, window)()
+    )
+    return to_uint8(projector.project(volume, DifferentialResonance.uniform()))
+
+
+# ------------------------------------------------------------------------ group, info
+
+
+def test_help_does_not_import_numba():
+    code = (
+        "import sys\n"
+        "from stv_cli.cli import main\n"
+        "commands = [[name, '-h'] for name in main.commands if name != 'info']\n"
+        "for args in [['--help'], *commands]:\n"
+        "    try:\n"
+        "        main(args)\n"
+        "    except SystemExit as exit:\n"
+        "        assert exit.code == 0, exit.code\n"
+        "assert 'numba' not in sys.modules, 'numba was imported'\n"
+        "print('clean')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("clean")
+
+
+def test_version():
+    from stv_cli import __version__
+
+    result = run("--version")
+    assert result.exit_code == 0
+    assert __version__ in result.output
+
+
+def test_info_json_lists_backends_threads_and_cache():
+    result = run("info", "--json")
+    assert result.exit_code == 0, result.output
+    facts = json.loads(result.stdout)
+    assert facts["backends"]["numpy"] is True
+    assert facts["backends"]["cuda"] is False
+    assert facts["threads"] >= 1
+    assert facts["numba"]
+    assert facts["numba_cache"]
+
+
+def test_info_text():
+    result = run("info")
+    assert result.exit_code == 0
+    assert "version" in result.stdout and "numba_cache" in result.stdout
+
+
+def test_unknown_command_is_usage_error():
+    assert run("frobnicate").exit_code == 2
+
+
+# ----------------------------------------------------------------------------- project
+
+
+def test_project_matches_the_library(tmp_path):
+    stack = make_stack(tmp_path / "stack", channels=3)
+    result = run("project", stack, "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    written = tmp_path / "out" / "stack.png"
+    assert result.stdout.split() == [str(written)]
+    np.testing.assert_array_equal(read_png(written), library_projection(stack))
+
+
+@pytest.mark.skipif(not SAMPLE.is_dir(), reason="sample_data/focus_stack not present")
+def test_project_sample_data_matches_the_library(tmp_path):
+    result = run("project", SAMPLE, "-o", tmp_path / "out", "--focus", "0.3")
+    assert result.exit_code == 0, result.output
+    image = read_png(tmp_path / "out" / "focus_stack.png")
+    expected = library_projection(SAMPLE, focus=0.3)
+    np.testing.assert_array_equal(image.reshape(expected.shape), expected)
+
+
+def test_project_options_change_the_result(tmp_path):
+    stack = make_stack(tmp_path / "stack", depth=6)
+    assert run("project", stack, "-o", tmp_path / "a.png", "--window", "rectangular").exit_code == 0
+    got = read_png(tmp_path / "a.png")
+    expected = library_projection(stack, window="rectangular")
+    np.testing.assert_array_equal(got, expected[..., 0])
+
+
+def test_project_file_output_takes_format_from_extension(tmp_path):
+    stack = make_stack(tmp_path / "stack")
+    result = run("project", stack, "-o", tmp_path / "pic.tif", "--grid", "--weights")
+    assert result.exit_code == 0, result.output
+    with Image.open(tmp_path / "pic.tif") as img:
+        assert img.format == "TIFF"
+        assert img.size == (8, 6)
+    assert (tmp_path / "pic_grid.tif").is_file()
+    assert (tmp_path / "pic_weights.json").is_file()
+
+
+def test_project_every_extra_output(tmp_path):
+    stack = make_stack(tmp_path / "stack", depth=3)
+    out = tmp_path / "out"
+    result = run(
+        "project", stack, "-o", out, "--interpolate", "cubic", "--upscale", "2",
+        "--diffuse-iterations", "1", "--grid", "--weights", "--weights-plot", "--telemetry",
+        "--save-volume", "--nrow", "2",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [
+        "stack.png", "stack_grid.png", "stack_telemetry.json", "stack_volume.npy",
+        "stack_weights.json", "stack_weights.png",
+    ]  # fmt: skip
+    volume = np.load(out / "stack_volume.npy")
+    assert volume.shape == (5, 12, 16, 1)
+    weights = json.loads((out / "stack_weights.json").read_text())
+    assert weights["depth"] == 5 and len(weights["weights"]) == 5
+    assert sum(weights["weights"]) == pytest.approx(1.0, abs=1e-5)
+    telemetry = json.loads((out / "stack_telemetry.json").read_text())
+    assert telemetry["depth"] == 5
+    assert read_png(out / "stack.png").shape == (12, 16)
+    # 5 slices, 2 per row -> 3 rows; grey promoted to RGB as torchvision does
+    assert read_png(out / "stack_grid.png").shape == (3 * 14 + 2, 2 * 18 + 2, 3)
+    assert read_png(out / "stack_weights.png").ndim == 3
+
+
+def test_project_bit_depth_16(tmp_path):
+    stack = make_stack(tmp_path / "stack")
+    assert run("project", stack, "-o", tmp_path / "p.png", "--bit-depth", "16").exit_code == 0
+    assert read_png(tmp_path / "p.png").dtype == np.uint16
+    result = run("project", stack, "-o", tmp_path / "p.jpg", "--bit-depth", "16")
+    assert result.exit_code == 2
+    assert "16-bit images need png or tif" in result.output
+
+
+def test_project_generated_resonance(tmp_path):
+    stack = make_stack(tmp_path / "stack", depth=5)
+    result = run("project", stack, "-o", tmp_path / "out", "--resonance", "generate", "--weights")
+    assert result.exit_code == 0, result.output
+    weights = json.loads((tmp_path / "out" / "stack_weights.json").read_text())["weights"]
+    assert len(weights) == 5 and sum(weights) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_several_inputs_need_a_directory(tmp_path):
+    a = make_stack(tmp_path / "a")
+    b = make_stack(tmp_path / "b", seed=1)
+    result = run("project", a, b, "-o", tmp_path / "x.png")
+    assert result.exit_code == 2
+    assert "with 2 inputs -o must be a directory" in result.output
+
+
+def test_inputs_with_the_same_name_are_refused(tmp_path):
+    a = make_stack(tmp_path / "one" / "stack")
+    b = make_stack(tmp_path / "two" / "stack", seed=1)
+    result = run("project", a, b, "-o", tmp_path / "out")
+    assert result.exit_code == 2
+    assert "would both write outputs named 'stack'" in result.output
+
+
+def test_unknown_output_extension(tmp_path):
+    stack = make_stack(tmp_path / "stack")
+    result = run("project", stack, "-o", tmp_path / "x.xyz")
+    assert result.exit_code == 2
+    assert "cannot write images with extension '.xyz'" in result.output
+
+
+def test_missing_input_is_usage_error(tmp_path):
+    result = run("project", tmp_path / "nope", "-o", tmp_path / "out")
+    assert result.exit_code == 2
+    assert "does not exist" in result.output
+
+
+def test_batch_with_one_bad_input_goes_on(tmp_path):
+    good1 = make_stack(tmp_path / "good1")
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "notes.txt").write_text("not an image")
+    good2 = make_stack(tmp_path / "good2", seed=2)
+    out = tmp_path / "out"
+    result = run("project", good1, bad, good2, "-o", out, "--json")
+    assert result.exit_code == 1
+    assert (out / "good1.png").is_file() and (out / "good2.png").is_file()
+    assert not (out / "bad.png").exists()
+    assert f"failed: {bad}:" in result.stderr
+    assert "1 of 3 inputs failed" in result.stderr
+    report = json.loads(result.stdout)
+    assert report["exit_code"] == 1
+    assert [r["status"] for r in report["results"]] == ["ok", "failed", "ok"]
+    assert report["results"][1]["outputs"] == [] and report["results"][1]["error"]
+    assert report["results"][0]["outputs"] == [str(out / "good1.png")]
+
+
+def test_existing_output_is_refused_then_overwritten(tmp_path):
+    stack = make_stack(tmp_path / "stack")
+    out = tmp_path / "out"
+    assert run("project", stack, "-o", out).exit_code == 0
+    (out / "stack.png").write_bytes(b"old")
+    result = run("project", stack, "-o", out)
+    assert result.exit_code == 1
+    assert str(out / "stack.png") in result.stderr and "--overwrite" in result.stderr
+    assert (out / "stack.png").read_bytes() == b"old"
+    assert run("project", stack, "-o", out, "--overwrite").exit_code == 0
+    np.testing.assert_array_equal(read_png(out / "stack.png"), library_projection(stack)[..., 0])
+
+
+def test_skip_existing_resumes_a_batch(tmp_path):
+    a = make_stack(tmp_path / "a")
+    b = make_stack(tmp_path / "b", seed=1)
+    out = tmp_path / "out"
+    assert run("project", a, "-o", out, "--grid").exit_code == 0
+    before = (out / "a.png").stat().st_mtime_ns
+    result = run("project", a, b, "-o", out, "--grid", "--skip-existing", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert [r["status"] for r in report["results"]] == ["skipped", "ok"]
+    assert (out / "a.png").stat().st_mtime_ns == before
+    assert (out / "b.png").is_file() and (out / "b_grid.png").is_file()
+
+
+def test_skip_existing_redoes_a_half_done_input(tmp_path):
+    a = make_stack(tmp_path / "a")
+    out = tmp_path / "out"
+    assert run("project", a, "-o", out).exit_code == 0  # the grid is missing
+    result = run("project", a, "-o", out, "--grid", "--skip-existing")
+    assert result.exit_code == 0, result.output
+    assert (out / "a_grid.png").is_file()
+
+
+def test_overwrite_and_skip_existing_exclude_each_other(tmp_path):
+    stack = make_stack(tmp_path / "stack")
+    result = run("project", stack, "-o", tmp_path / "o", "--overwrite", "--skip-existing")
+    assert result.exit_code == 2
+    assert "exclude each other" in result.output
+
+
+def test_interrupt_exits_130_and_leaves_no_partial_file(tmp_path, monkeypatch):
+    import stv_cli.pipeline as pipeline
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, "write_weights_plot", interrupted)
+    stack = make_stack(tmp_path / "stack")
+    out = tmp_path / "out"
+    result = run("project", stack, "-o", out, "--weights-plot")
+    assert result.exit_code == 130
+    assert "interrupted" in result.stderr
+    # the picture finished before the interrupt is whole; no temporary file is left
+    assert sorted(p.name for p in out.iterdir()) == ["stack.png"]
+
+
+def test_interrupt_inside_a_write_leaves_nothing(tmp_path, monkeypatch):
+    import stv_cli.atomic as atomic
+
+    def interrupted_publish(tmp, target, overwrite):
+        assert tmp.stat().st_size > 0  # the temporary file was written, then Ctrl-C
+        raise KeyboardInterrupt
+
+    stack = make_stack(tmp_path / "stack")
+    monkeypatch.setattr(atomic, "_publish", interrupted_publish)
+    out = tmp_path / "out"
+    result = run("project", stack, "-o", out)
+    assert result.exit_code == 130
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_volume_over_the_memory_limit_is_refused_before_loading(tmp_path, monkeypatch):
+    import stv_cli.image_io as image_io
+
+    def must_not_load(*args, **kwargs):
+        raise AssertionError("loaded a volume that cannot be refined")
+
+    monkeypatch.setattr(image_io, "load_volume", must_not_load)
+    stack = make_stack(tmp_path / "stack")  # 4 x 6 x 8 x 1 float32 = 768 bytes
+    result = run("project", stack, "-o", tmp_path / "out", "--upscale", "8", "--memory-limit", "8K")
+    assert result.exit_code == 1
+    assert "memory limit" in result.stderr
+    assert "(4, 48, 64, 1)" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--device", "cuda"], "cuda is not available"),
+        (["--threads", "0"], "--threads"),
+        (["--device", "cpu", "--threads", "100000"], "threads numba has here"),
+        (["--focus", "nan"], "--focus"),
+        (["--upscale", "0"], "--upscale"),
+        (["--nrow", "0"], "--nrow"),
+        (["--memory-limit", "0"], "--memory-limit"),
+    ],
+)
+def test_bad_common_options_are_usage_errors(tmp_path, args, message):
+    if "cpu" in args and not backend.is_available("cpu"):
+        pytest.skip("the numba cpu backend is not available here")
+    stack = make_stack(tmp_path / "stack")
+    result = run("project", stack, "-o", tmp_path / "out", *args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("device", ["cpu", "numpy", "auto"])
+def test_devices_give_the_same_picture(tmp_path, device):
+    if device == "cpu" and not backend.is_available("cpu"):
+        pytest.skip("the numba cpu backend is not available here")
+    stack = make_stack(tmp_path / "stack", depth=5)
+    out = tmp_path / device
+    result = run("project", stack, "-o", out, "--device", device, "--threads", "1")
+    assert result.exit_code == 0, result.output
+    np.testing.assert_array_equal(read_png(out / "stack.png"), library_projection(stack)[..., 0])
+
+
+def test_options_from_environment_variables(tmp_path):
+    stack = make_stack(tmp_path / "stack", depth=6)
+    env = {"STV_PROJECT_FOCUS": "0.1", "STV_PROJECT_WINDOW": "rectangular"}
+    result = run("project", stack, "-o", tmp_path / "p.png", env=env)
+    assert result.exit_code == 0, result.output
+    expected = library_projection(stack, focus=0.1, window="rectangular")
+    np.testing.assert_array_equal(read_png(tmp_path / "p.png"), expected[..., 0])
+    bad = run("project", stack, "-o", tmp_path / "q.png", env={"STV_PROJECT_FOCUS": "7"})
+    assert bad.exit_code == 2
+    assert "focus" in bad.output
+
+
+def test_quiet_and_verbose(tmp_path):
+    stack = make_stack(tmp_path / "stack")
+    verbose = run("project", stack, "-o", tmp_path / "v", "-v")
+    assert verbose.exit_code == 0 and " s" in verbose.stderr
+    quiet = run("project", stack, "-o", tmp_path / "v", "-q", "--skip-existing")
+    assert quiet.exit_code == 0 and quiet.stderr == ""
+
+
+# ------------------------------------------------------------------------------ decode
+
+
+def library_decode(latents: np.ndarray, depth, height, width, seed) -> list[np.ndarray]:
+    from stv_cli.decoder import ZDecoder
+    from stv_cli.grid import to_uint8
+    from stv_cli.projector import VisionProjector
+    from stv_cli.resonance import DifferentialResonance
+
+    decoder = ZDecoder(depth, height, width, seed)
+    projector = VisionProjector(0.5, 0.35, 0.0)
+    images = []
+    for latent in latents:
+        image = projector.project(decoder.decode(latent), DifferentialResonance.uniform())
+        images.append(to_uint8((image + np.float32(1)) / np.float32(2)))
+    return images
+
+
+def test_decode_matches_the_library(tmp_path):
+    latents = np.random.default_rng(3).standard_normal((3, 5)).astype(np.float32)
+    np.save(tmp_path / "lat.npy", latents)
+    out = tmp_path / "out"
+    args = ["--depth", "4", "--height", "6", "--width", "7", "--seed", "11"]
+    result = run("decode", tmp_path / "lat.npy", "-o", out, *args, "--grid", "--weights")
+    assert result.exit_code == 0, result.output
+    expected = library_decode(latents, 4, 6, 7, 11)
+    for i, image in enumerate(expected):
+        np.testing.assert_array_equal(read_png(out / f"lat_{i:03d}.png"), image[..., 0])
+    assert read_png(out / "lat_grid.png").shape == (10, 3 * 9 + 2, 3)
+    weights = json.loads((out / "lat_weights.json").read_text())["weights"]
+    assert len(weights) == 3 and len(weights[0]) == 4
+
+
+def test_decode_single_latent_to_file_and_value_range(tmp_path):
+    latents = np.random.default_rng(4).standard_normal((1, 3)).astype(np.float32)
+    np.save(tmp_path / "one.npy", latents)
+    args = ["--depth", "2", "--height", "4", "--width", "4", "--value-range", "-0.5", "0.5"]
+    result = run("decode", tmp_path / "one.npy", "-o", tmp_path / "one.png", *args)
+    assert result.exit_code == 0, result.output
+    from stv_cli.decoder import ZDecoder
+    from stv_cli.grid import to_uint8
+    from stv_cli.projector import VisionProjector
+    from stv_cli.resonance import DifferentialResonance
+
+    volume = ZDecoder(2, 4, 4, 0).decode(latents[0])
+    image = VisionProjector().project(volume, DifferentialResonance.uniform())
+    np.testing.assert_array_equal(
+        read_png(tmp_path / "one.png"), to_uint8(image + np.float32(0.5))[..., 0]
+    )
+
+
+def test_decode_bad_latent_file_fails_that_input(tmp_path):
+    np.save(tmp_path / "good.npy", np.ones((1, 3), np.float32))
+    (tmp_path / "bad.npy").write_bytes(b"not numpy")
+    result = run("decode", tmp_path / "bad.npy", tmp_path / "good.npy", "-o", tmp_path / "out")
+    assert result.exit_code == 1
+    assert "failed:" in result.stderr and "bad.npy" in result.stderr
+    assert (tmp_path / "out" / "good_000.png").is_file()
+
+
+# -------------------------------------------------------------------------------- grid
+
+
+def test_grid_of_image_files(tmp_path):
+    from stv_cli.grid import make_grid, to_uint8
+
+    rng = np.random.default_rng(5)
+    paths, arrays = [], []
+    for k in range(3):
+        pixels = rng.integers(0, 256, (5, 4, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(tmp_path / f"i{k}.png")
+        paths.append(tmp_path / f"i{k}.png")
+        arrays.append(pixels.astype(np.float32) / np.float32(255))
+    result = run("grid", *paths, "-o", tmp_path / "g.png", "--nrow", "2", "--pad-value", "1")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == str(tmp_path / "g.png")
+    expected = to_uint8(make_grid(np.stack(arrays), nrow=2, pad_value=1.0))
+    np.testing.assert_array_equal(read_png(tmp_path / "g.png"), expected)
+
+
+def test_grid_refuses_mixed_sizes_and_bad_output(tmp_path):
+    Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "a.png")
+    Image.fromarray(np.zeros((5, 4), np.uint8)).save(tmp_path / "b.png")
+    result = run("grid", tmp_path / "a.png", tmp_path / "b.png", "-o", tmp_path / "g.png")
+    assert result.exit_code == 1
+    assert "shape" in result.output
+    result = run("grid", tmp_path / "a.png", "-o", tmp_path / "g")
+    assert result.exit_code == 2
+    assert "not an image file name" in result.output
+
+
+def test_grid_refuses_to_overwrite(tmp_path):
+    Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "a.png")
+    (tmp_path / "g.png").write_bytes(b"keep")
+    result = run("grid", tmp_path / "a.png", "-o", tmp_path / "g.png")
+    assert result.exit_code == 1
+    assert "exists" in result.output
+    assert (tmp_path / "g.png").read_bytes() == b"keep"
+    assert run("grid", tmp_path / "a.png", "-o", tmp_path / "g.png", "--overwrite").exit_code == 0
+
+
+def test_console_script_entry_point(tmp_path):
+    script = Path(sys.executable).parent / "stv"
+    if not script.exists():
+        pytest.skip("stv console script not installed in this environment")
+    result = subprocess.run(
+        [str(script), "--version"], capture_output=True, text=True, env=dict(os.environ)
+    )
+    assert result.returncode == 0 and "stv" in result.stdout
