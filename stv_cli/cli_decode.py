@@ -131,6 +131,7 @@ def decode(ctx: click.Context, latents: tuple[Path, ...], output: Path, **option
         grid=grid_settings(options),
     )
     workspace = Workspace()
+    workspace.preload(settings.projection)  # a bad --resonance/--views file: exit 1 at once
     report = run_batch(
         latents,
         lambda path: run_decode_input(path, settings, workspace),

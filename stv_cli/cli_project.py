@@ -144,6 +144,7 @@ def project(ctx: click.Context, inputs: tuple[Path, ...], output: Path, **option
         progress=progress_enabled(options["quiet"]),
     )
     workspace = Workspace()
+    workspace.preload(settings.projection)  # a bad --resonance/--views file: exit 1 at once
     report = run_batch(
         inputs,
         lambda path: run_project_input(path, settings, workspace),

@@ -168,6 +168,13 @@ class Workspace:
             self._buffers[key] = array
         return array
 
+    def preload(self, projection: ProjectionSettings) -> None:
+        """Read the resonance and views files now, so a bad one stops the run before any input."""
+        if projection.resonance not in ("uniform", "generate"):
+            self.resonance_file(projection.resonance)
+        if projection.views is not None:
+            self.views_file(projection.views)
+
     def resonance_file(self, path: str):
         """The resonance in ``path``, read once per batch."""
         key = ("resonance", str(path))

@@ -489,3 +489,74 @@ def test_console_script_entry_point(tmp_path):
         [str(script), "--version"], capture_output=True, text=True, env=dict(os.environ)
     )
     assert result.returncode == 0 and "stv" in result.stdout
+
+
+# ---------------------------------------------------------------- resonance and views
+
+
+def _views_file(path: Path, count: int) -> Path:
+    views = [
+        {"id": f"v{k}", "forward": [0.0, float(k), 1.0], "baseline_weight": 1.0 + k}
+        for k in range(count)
+    ]
+    path.write_text(json.dumps({"views": views}))
+    return path
+
+
+def test_project_with_views_matches_the_library(tmp_path):
+    from stv_cli.grid import to_uint8
+    from stv_cli.image_io import load_volume
+    from stv_cli.latent_io import load_views
+    from stv_cli.projector import VisionProjector
+    from stv_cli.resonance import DifferentialResonance
+    from stv_cli.volume import ZSpaceVolume
+
+    stack = make_stack(tmp_path / "stack", depth=3)
+    views = _views_file(tmp_path / "views.json", 3)
+    result = run("project", stack, "-o", tmp_path / "p.png", "--views", views)
+    assert result.exit_code == 0, result.output
+    volume = ZSpaceVolume(load_volume(stack))
+    image = VisionProjector().project_multi_view(
+        load_views(views), volume, DifferentialResonance.uniform()
+    )
+    np.testing.assert_array_equal(read_png(tmp_path / "p.png"), to_uint8(image)[..., 0])
+
+
+def test_view_count_must_equal_the_refined_depth(tmp_path, monkeypatch):
+    import stv_cli.image_io as image_io
+
+    monkeypatch.setattr(image_io, "load_volume", lambda *a, **k: pytest.fail("loaded"))
+    stack = make_stack(tmp_path / "stack", depth=3)
+    views = _views_file(tmp_path / "views.json", 3)
+    # linear interpolation turns 3 slices into 5: the 3 views no longer fit
+    result = run(
+        "project", stack, "-o", tmp_path / "o", "--views", views, "--interpolate", "linear"
+    )
+    assert result.exit_code == 1
+    assert "has 3 views, but the refined volume has depth 5" in result.stderr
+
+
+def test_resonance_file_matches_the_library(tmp_path):
+    from stv_cli.grid import to_uint8
+    from stv_cli.image_io import load_volume
+    from stv_cli.projector import VisionProjector
+    from stv_cli.resonance import DifferentialResonance
+    from stv_cli.volume import ZSpaceVolume
+
+    stack = make_stack(tmp_path / "stack", depth=4)
+    record = {"infinity_energy": [1.0, 3.0], "recursive_objective": [0.5, -0.5, 0.0]}
+    (tmp_path / "res.json").write_text(json.dumps(record))
+    result = run("project", stack, "-o", tmp_path / "p.png", "--resonance", tmp_path / "res.json")
+    assert result.exit_code == 0, result.output
+    volume = ZSpaceVolume(load_volume(stack))
+    image = VisionProjector().project(volume, DifferentialResonance(**record))
+    np.testing.assert_array_equal(read_png(tmp_path / "p.png"), to_uint8(image)[..., 0])
+
+
+def test_bad_resonance_file_stops_before_any_input(tmp_path):
+    stack = make_stack(tmp_path / "stack")
+    (tmp_path / "res.json").write_text(json.dumps({"infinity_energy": []}))
+    result = run("project", stack, "-o", tmp_path / "o", "--resonance", tmp_path / "res.json")
+    assert result.exit_code == 1
+    assert "res.json" in result.output
+    assert not (tmp_path / "o").exists()
