@@ -10,7 +10,6 @@ import pytest
 from stv_cli.batch import SkipInput
 from stv_cli.errors import InvalidDimensions, ShapeMismatch, StvError
 from stv_cli.pipeline import (
-    DecodeSettings,
     OutputSettings,
     ProjectionSettings,
     ProjectSettings,
@@ -113,12 +112,11 @@ def test_output_names_for_a_file(tmp_path):
 
 
 def test_decode_names_one_picture_per_latent(tmp_path):
-    settings = DecodeSettings(output=OutputSettings(out=tmp_path, grid=True))
-    paths = decode_output_paths(settings, "lat", 3)
+    paths = decode_output_paths(OutputSettings(out=tmp_path, grid=True), "lat", 3)
     assert [p.name for p in paths.values()] == [
         "lat_000.png", "lat_001.png", "lat_002.png", "lat_grid.png"
     ]  # fmt: skip
-    single = DecodeSettings(output=OutputSettings(out=tmp_path / "x.png", to_directory=False))
+    single = OutputSettings(out=tmp_path / "x.png", to_directory=False)
     assert list(decode_output_paths(single, "lat", 1).values()) == [tmp_path / "x.png"]
 
 
