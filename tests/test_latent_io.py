@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -214,3 +215,28 @@ def test_views_file_format_errors(tmp_path):
     nan = '{"views": [{"id": "a", "forward": [0, NaN, 1]}]}'
     with pytest.raises(InputError, match=r"forward\[1\] must be a finite number"):
         load_views(_write(tmp_path / "n.json", nan))
+
+
+# -- the shipped sample data -------------------------------------------------------------------
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
+
+
+@pytest.mark.skipif(not (SAMPLE / "focus_stack").is_dir(), reason="sample_data not present")
+def test_sample_data_files_load_and_agree():
+    from stv_cli.image_io import probe_volume
+
+    info = probe_volume(SAMPLE / "focus_stack")
+    assert info.shape == (10, 256, 256, 3)
+    assert [p.name for p in info.files][:3] == ["z1.png", "z2.png", "z3.png"]
+    np.testing.assert_array_equal(
+        load_latents(SAMPLE / "latents.npy"), load_latents(SAMPLE / "latents.csv")
+    )
+    assert load_latents(SAMPLE / "latents.npy").shape == (4, 16)
+    for name in ("views.toml", "views.json"):
+        assert load_views(SAMPLE / name).view_count == info.depth
+    np.testing.assert_array_equal(
+        load_views(SAMPLE / "views.toml").normalised_biases(),
+        load_views(SAMPLE / "views.json").normalised_biases(),
+    )
+    assert load_resonance(SAMPLE / "resonance.json").infinity_energy.size == info.depth
