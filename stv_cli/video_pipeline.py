@@ -1,0 +1,591 @@
+"""VideoPipeline: per-frame Z-space telemetry of a clip, one decoded frame at a time (A.13, A.14).
+
+Each frame F_t becomes a two-slice volume [F_t, motion_t] (motion is the scaled frame
+difference), blended into a running volume by an EMA; its per-slice energies are smoothed over
+time, an envelope of the voxels is kept, and a chrono summary, an atlas frame and two digests
+describe the stream so far. Frames may be grey (H, W) or (H, W, C); statistics are over all
+H*W*C values of a slice (D1).
+
+Memory does not grow with the clip (D9): the state is a handful of frame-sized buffers, running
+sums, and ring buffers of at most ``digest_window`` samples and atlas frames.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from .backend import ops
+from .errors import InvalidDimensions, InvalidValue, NonFiniteValue, ShapeMismatch
+from .telemetry import AtlasFrame, AtlasMetric, ChronoSnapshot, ChronoSummary
+from .temporal import TemporalResonanceBuffer
+from .volume import ZSpaceVolume
+from .weights import EPS, F32, clamp, is_finite
+from .windows import SpectralWindow
+
+__all__ = [
+    "MotionEmbeddingFilter",
+    "ResonanceEnvelope",
+    "TemporalDigest",
+    "TemporalStats",
+    "VideoPipeline",
+    "VideoPipelineConfig",
+    "VideoPipelineOutput",
+    "tensor_energy",
+    "weight_entropy",
+]
+
+#: The note every pipeline atlas carries.
+Z_DYNAMICS_NOTE = "video.pipeline.z_dynamics"
+
+
+@dataclass(frozen=True)
+class VideoPipelineConfig:
+    """Settings of a :class:`VideoPipeline` (defaults of SPEC A.16).
+
+    Attributes
+    ----------
+    temporal_alpha
+        Weight of the newest frame in the running volume's EMA; clamped to [0, 1].
+    resonance_decay
+        Weight of the newest frame in the depth-weight smoothing and the voxel envelope (the
+        reference's name, D10); clamped to [0, 1].
+    motion_gain
+        Scale of the frame difference; ``max(gain, 0)``, +inf becomes 1, and a gain of 0 still
+        scales by float32 epsilon.
+    digest_window
+        Frames summarised by ``window_digest`` (0 counts as 1) and kept in the ring buffers.
+    quiescence_threshold
+        Motion energy at or below which a frame counts as quiescent; ``max(q, 0)``.
+    """
+
+    temporal_alpha: float = 0.35
+    resonance_decay: float = 0.25
+    motion_gain: float = 1.0
+    digest_window: int = 16
+    quiescence_threshold: float = 0.05
+
+
+def tensor_energy(values: np.ndarray) -> np.float32:
+    """Mean |v| over all values (0 for an empty array); summed in float64 on purpose."""
+    if values.size == 0:
+        return F32(0.0)
+    return F32(np.abs(values).mean(dtype=np.float64))
+
+
+def weight_entropy(weights: np.ndarray) -> np.float32:
+    """``-sum w ln w`` over the finite weights > EPS, in nats."""
+    w = np.asarray(weights, dtype=F32)
+    w = w[np.isfinite(w) & (w > EPS)]
+    if w.size == 0:
+        return F32(0.0)
+    return F32(-np.cumsum(w * np.log(w), dtype=F32)[-1])
+
+
+def last_argmax(values: np.ndarray) -> int:
+    """Index of the largest value; ties go to the LAST index (the reference's ``max_by``)."""
+    return int(values.size - 1 - np.argmax(values[::-1]))
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+@dataclass(frozen=True)
+class TemporalDigest:
+    """Statistics of the motion and resonance energies over a run of frames (SPEC A.14).
+
+    Means and stds are population, one-pass (``sqrt(max(E[x^2] - mean^2, 0))``); min/max are
+    of the resonance energy; the peaks are the largest motion and resonance energies with the
+    timestamps where they occurred; ``quiescence_ratio`` is the fraction of frames whose motion
+    energy is at or below the threshold. All zeros for an empty run.
+    """
+
+    frames: int = 0
+    duration: float = 0.0
+    mean_motion: float = 0.0
+    motion_std: float = 0.0
+    mean_resonance: float = 0.0
+    resonance_std: float = 0.0
+    mean_resonance_decay: float = 0.0
+    min_resonance: float = 0.0
+    max_resonance: float = 0.0
+    peak_motion: float = 0.0
+    peak_motion_timestamp: float = 0.0
+    peak_resonance: float = 0.0
+    peak_resonance_timestamp: float = 0.0
+    quiescence_ratio: float = 0.0
+
+
+def _mean_std(total, total_sq, n) -> tuple[np.float32, np.float32]:
+    mean = F32(total) / F32(n)
+    return mean, np.sqrt(np.fmax(F32(total_sq) / F32(n) - mean * mean, F32(0.0)))
+
+
+def _decay(previous_r, r) -> np.float32:
+    """Relative drop of the resonance energy, 0 when the previous one is ~0."""
+    if np.abs(previous_r) > EPS:
+        return (previous_r - r) / np.abs(previous_r)
+    return F32(0.0)
+
+
+class TemporalStats:
+    """Running statistics of (timestamp, motion energy, resonance energy) samples (SPEC A.14).
+
+    Everything is a running float32 sum, so memory is constant; only the last ``history``
+    samples are kept, for :meth:`digest_window` (D9: the reference keeps every sample but
+    reads only the last window).
+
+    Parameters
+    ----------
+    quiescence_threshold
+        Motion energy at or below which a sample counts as quiescent.
+    history
+        Samples kept for :meth:`digest_window` (>= 1).
+    """
+
+    _SUMS = ("drift", "abs_drift", "drift_sq", "m", "m_sq", "r", "r_sq", "decay", "duration")
+
+    def __init__(self, quiescence_threshold: float, history: int) -> None:
+        self.threshold = F32(quiescence_threshold)
+        self.samples: deque[tuple[np.float32, np.float32, np.float32]] = deque(
+            maxlen=max(int(history), 1)
+        )
+        self.frames = 0
+        self.quiescent = 0
+        self.sums = {name: F32(0.0) for name in self._SUMS}
+        self.last: tuple[np.float32, np.float32, np.float32] | None = None
+        self.min_r = self.max_r = F32(0.0)
+        self.peak_m = self.peak_m_t = self.peak_r = self.peak_r_t = F32(0.0)
+
+    def ingest(self, timestamp, motion, resonance) -> ChronoSnapshot:
+        """Add one sample and return the :class:`ChronoSnapshot` of the stream so far."""
+        t, m, r = F32(timestamp), F32(motion), F32(resonance)
+        s = self.sums
+        if self.last is None:
+            dt, drift, decay = F32(0.0), F32(0.0), F32(0.0)
+            self.min_r = self.max_r = r
+            self.peak_m, self.peak_m_t, self.peak_r, self.peak_r_t = m, t, r, t
+        else:
+            t_prev, m_prev, r_prev = self.last
+            dt = np.fmax(t - t_prev, F32(0.0))
+            drift = m - m_prev
+            decay = _decay(r_prev, r)
+            self.min_r, self.max_r = np.fmin(self.min_r, r), np.fmax(self.max_r, r)
+            if m > self.peak_m:
+                self.peak_m, self.peak_m_t = m, t
+            if r > self.peak_r:
+                self.peak_r, self.peak_r_t = r, t
+        for name, value in (
+            ("duration", dt),
+            ("drift", drift),
+            ("abs_drift", np.abs(drift)),
+            ("drift_sq", drift * drift),
+            ("m", m),
+            ("m_sq", m * m),
+            ("r", r),
+            ("r_sq", r * r),
+            ("decay", decay),
+        ):
+            s[name] = s[name] + value
+        if m <= self.threshold:
+            self.quiescent += 1
+        self.frames += 1
+        self.last = (t, m, r)
+        self.samples.append((t, m, r))
+        return ChronoSnapshot(self.summary(), float(dt))
+
+    def summary(self) -> ChronoSummary:
+        """The :class:`ChronoSummary` of every sample so far (all zeros before the first)."""
+        n = self.frames
+        if n == 0:
+            return ChronoSummary()
+        s = self.sums
+        mean_drift, drift_std = _mean_std(s["drift"], s["drift_sq"], n)
+        mean_energy, energy_std = _mean_std(s["r"], s["r_sq"], n)
+        return ChronoSummary(
+            frames=n,
+            duration=float(s["duration"]),
+            latest_timestamp=float(self.last[0]),
+            mean_drift=float(mean_drift),
+            mean_abs_drift=float(s["abs_drift"] / F32(n)),
+            drift_std=float(drift_std),
+            mean_energy=float(mean_energy),
+            energy_std=float(energy_std),
+            mean_decay=float(s["decay"] / F32(n)),
+            min_energy=float(self.min_r),
+            max_energy=float(self.max_r),
+        )
+
+    def digest(self) -> TemporalDigest:
+        """Statistics of every sample so far, from the running sums."""
+        n = self.frames
+        if n == 0:
+            return TemporalDigest()
+        s = self.sums
+        mean_m, std_m = _mean_std(s["m"], s["m_sq"], n)
+        mean_r, std_r = _mean_std(s["r"], s["r_sq"], n)
+        return TemporalDigest(
+            frames=n,
+            duration=float(s["duration"]),
+            mean_motion=float(mean_m),
+            motion_std=float(std_m),
+            mean_resonance=float(mean_r),
+            resonance_std=float(std_r),
+            mean_resonance_decay=float(s["decay"] / F32(n)),
+            min_resonance=float(self.min_r),
+            max_resonance=float(self.max_r),
+            peak_motion=float(self.peak_m),
+            peak_motion_timestamp=float(self.peak_m_t),
+            peak_resonance=float(self.peak_r),
+            peak_resonance_timestamp=float(self.peak_r_t),
+            quiescence_ratio=float(F32(self.quiescent) / F32(n)),
+        )
+
+    def digest_window(self, k: int) -> TemporalDigest:
+        """Statistics of the last ``min(k, kept)`` samples, in time order.
+
+        As :meth:`digest`, except: the peaks start at -inf; decay and duration are summed over
+        consecutive pairs inside the window; mean_resonance_decay divides by frames - 1 (0 for
+        one frame). k = 0 or no samples gives zeros.
+        """
+        k = min(int(k), len(self.samples))
+        if k <= 0:
+            return TemporalDigest()
+        window = list(self.samples)[-k:]
+        total_m = total_m_sq = total_r = total_r_sq = decay = duration = F32(0.0)
+        quiescent = 0
+        min_r = max_r = window[0][2]
+        peak_m = peak_r = F32(-np.inf)
+        peak_m_t = peak_r_t = F32(0.0)
+        for i, (t, m, r) in enumerate(window):
+            total_m, total_m_sq = total_m + m, total_m_sq + m * m
+            total_r, total_r_sq = total_r + r, total_r_sq + r * r
+            min_r, max_r = np.fmin(min_r, r), np.fmax(max_r, r)
+            if m > peak_m:
+                peak_m, peak_m_t = m, t
+            if r > peak_r:
+                peak_r, peak_r_t = r, t
+            if m <= self.threshold:
+                quiescent += 1
+            if i > 0:
+                t_prev, _, r_prev = window[i - 1]
+                duration = duration + np.fmax(t - t_prev, F32(0.0))
+                decay = decay + _decay(r_prev, r)
+        mean_m, std_m = _mean_std(total_m, total_m_sq, k)
+        mean_r, std_r = _mean_std(total_r, total_r_sq, k)
+        return TemporalDigest(
+            frames=k,
+            duration=float(duration),
+            mean_motion=float(mean_m),
+            motion_std=float(std_m),
+            mean_resonance=float(mean_r),
+            resonance_std=float(std_r),
+            mean_resonance_decay=float(decay / F32(k - 1)) if k > 1 else 0.0,
+            min_resonance=float(min_r),
+            max_resonance=float(max_r),
+            peak_motion=float(peak_m),
+            peak_motion_timestamp=float(peak_m_t),
+            peak_resonance=float(peak_r),
+            peak_resonance_timestamp=float(peak_r_t),
+            quiescence_ratio=float(F32(quiescent) / F32(k)),
+        )
+
+
+class MotionEmbeddingFilter:
+    """Scaled difference of consecutive frames; the first frame gives zeros (SPEC A.14).
+
+    Parameters
+    ----------
+    gain
+        Used as ``max(gain, EPS)``; a non-finite gain becomes 1.
+    """
+
+    def __init__(self, gain: float) -> None:
+        self.gain = F32(gain) if is_finite(gain) else F32(1.0)
+        self._previous: np.ndarray | None = None
+
+    def process(self, frame: np.ndarray) -> np.ndarray:
+        """A new float32 array ``(frame - previous) * max(gain, EPS)``; remembers ``frame``.
+
+        Raises
+        ------
+        ShapeMismatch
+            If ``frame``'s shape differs from the previous frame's; the previous frame is
+            kept in that case.
+        """
+        if self._previous is None:
+            self._previous = np.array(frame, dtype=F32, copy=True)
+            return np.zeros_like(self._previous)
+        if frame.shape != self._previous.shape:
+            raise ShapeMismatch(
+                f"motion filter frame has shape {frame.shape}, previous {self._previous.shape}"
+            )
+        motion = np.subtract(frame, self._previous, dtype=F32)
+        motion *= np.fmax(self.gain, EPS)
+        np.copyto(self._previous, frame)  # reuse the buffer: no allocation per frame
+        return motion
+
+    def reset(self) -> None:
+        """Forget the previous frame."""
+        self._previous = None
+
+
+class ResonanceEnvelope:
+    """EMA of a volume's voxels: ``env <- env (1 - momentum) + voxels momentum`` (SPEC A.14)."""
+
+    def __init__(self, momentum: float) -> None:
+        self.momentum = F32(momentum)
+        self._envelope: np.ndarray | None = None
+        self._scratch: np.ndarray | None = None
+
+    @property
+    def envelope(self) -> np.ndarray | None:
+        """The current envelope (D, H, W, C) or None before the first update (not a copy)."""
+        return self._envelope
+
+    def update(self, voxels: np.ndarray) -> np.ndarray:
+        """Blend ``voxels`` in (the first call copies them) and return the envelope.
+
+        Raises
+        ------
+        ShapeMismatch
+            If the shape differs from the envelope's.
+        """
+        if self._envelope is None:
+            self._envelope = np.array(voxels, dtype=F32, copy=True)
+            self._scratch = np.empty_like(self._envelope)
+            return self._envelope
+        if voxels.shape != self._envelope.shape:
+            raise ShapeMismatch(
+                f"resonance envelope has shape {self._envelope.shape}, got {voxels.shape}"
+            )
+        np.multiply(voxels, self.momentum, out=self._scratch)
+        self._envelope *= F32(1.0) - self.momentum
+        self._envelope += self._scratch
+        return self._envelope
+
+
+@dataclass(frozen=True, eq=False)
+class VideoPipelineOutput:
+    """What :meth:`VideoPipeline.push` returns for one frame.
+
+    Attributes
+    ----------
+    index, timestamp
+        0-based frame index and the frame's timestamp (float32 value).
+    motion
+        (H, W, C) float32 scaled difference from the previous frame (zeros for frame 0).
+    volume
+        Copy of the fused running volume, depth 2: slice 0 the frames, slice 1 the motion.
+    per_depth_energy, smoothed_weights, spectral_response
+        Float32 (2,) vectors: mean |v| per slice, its smoothed normalised version, and mean
+        |v| times the Hann window (together the ``z_dynamics``).
+    atlas, chrono_snapshot
+        The frame's :class:`AtlasFrame` and :class:`ChronoSnapshot`.
+    digest, window_digest
+        :class:`TemporalDigest` of the whole stream and of the last ``digest_window`` frames.
+    """
+
+    index: int
+    timestamp: float
+    motion: np.ndarray
+    volume: ZSpaceVolume
+    per_depth_energy: np.ndarray
+    smoothed_weights: np.ndarray
+    spectral_response: np.ndarray
+    atlas: AtlasFrame
+    chrono_snapshot: object
+    digest: TemporalDigest
+    window_digest: TemporalDigest
+
+    @property
+    def z_dynamics(self) -> dict[str, np.ndarray]:
+        """smoothed_weights, per_depth_energy and spectral_response as one dict."""
+        return {
+            "smoothed_weights": self.smoothed_weights,
+            "per_depth_energy": self.per_depth_energy,
+            "spectral_response": self.spectral_response,
+        }
+
+
+def _fraction(value, name: str) -> np.float32:
+    if value is None or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise InvalidValue(f"{name} must be a number in [0, 1], got {value!r}")
+    if math.isnan(float(value)):
+        # the reference would fail on every frame after the first; say so once, up front
+        raise InvalidValue(f"{name} must be a number in [0, 1] (others are clamped), got nan")
+    return clamp(value, 0.0, 1.0)
+
+
+class VideoPipeline:
+    """Telemetry of a clip, fed one decoded frame at a time (SPEC A.14 with D1 and D9).
+
+    Parameters
+    ----------
+    config
+        A :class:`VideoPipelineConfig` (defaults when None).
+
+    Raises
+    ------
+    InvalidValue
+        If temporal_alpha or resonance_decay is NaN, or digest_window is not an integer >= 0.
+    """
+
+    def __init__(self, config: VideoPipelineConfig | None = None) -> None:
+        config = VideoPipelineConfig() if config is None else config
+        self.config = config
+        self._alpha = _fraction(config.temporal_alpha, "temporal_alpha")
+        rho = _fraction(config.resonance_decay, "resonance_decay")
+        window = config.digest_window
+        if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 0:
+            raise InvalidValue(f"digest_window must be an integer >= 0, got {window!r}")
+        self._window = max(int(window), 1)
+        self.motion_filter = MotionEmbeddingFilter(np.fmax(F32(config.motion_gain), F32(0.0)))
+        self.temporal_buffer = TemporalResonanceBuffer(rho)
+        self.envelope = ResonanceEnvelope(rho)
+        threshold = np.fmax(F32(config.quiescence_threshold), F32(0.0))
+        self.stats = TemporalStats(threshold, history=self._window)
+        self.timeline: deque[AtlasFrame] = deque(maxlen=self._window)
+        self._hann = SpectralWindow.hann()
+        self._volume: ZSpaceVolume | None = None
+        self._incoming: np.ndarray | None = None
+        self._frame_shape: tuple[int, ...] | None = None
+        self._index = 0
+
+    @property
+    def frame_index(self) -> int:
+        """Frames pushed so far (the index the next frame gets)."""
+        return self._index
+
+    @property
+    def volume(self) -> ZSpaceVolume | None:
+        """The fused running volume (not a copy), or None before the first frame."""
+        return self._volume
+
+    def _check_frame(self, frame) -> np.ndarray:
+        index = self._index
+        array = np.asarray(frame)
+        if array.ndim == 2:
+            array = array[..., np.newaxis]
+        if array.ndim != 3 or 0 in array.shape:
+            raise InvalidDimensions(
+                f"frame {index} must be a non-empty (H, W) or (H, W, C) array, got shape "
+                f"{np.shape(frame)}"
+            )
+        array = np.asarray(array, dtype=F32)
+        if self._frame_shape is not None and array.shape != self._frame_shape:
+            raise ShapeMismatch(
+                f"frame {index} has size {_size(array.shape)} but frame 0 had "
+                f"{_size(self._frame_shape)} (width x height x channels); a clip must keep "
+                "one frame size"
+            )
+        if not np.isfinite(array).all():
+            bad = int(np.count_nonzero(~np.isfinite(array)))
+            raise NonFiniteValue(f"frame {index} has {bad} NaN or infinite values")
+        return array
+
+    def push(self, frame, timestamp: float) -> VideoPipelineOutput:
+        """Add one frame and return its telemetry (SPEC A.14 ``next_frame`` steps 2 to 13).
+
+        Parameters
+        ----------
+        frame
+            (H, W) or (H, W, C) array of the same size as the first frame.
+        timestamp
+            Seconds; used for dt and durations.
+
+        Raises
+        ------
+        ShapeMismatch
+            If the frame's size differs from the first frame's (D9); names the frame index
+            and both sizes. Nothing changes in that case.
+        InvalidDimensions, NonFiniteValue
+            For an empty frame or NaN/inf pixels (nothing changes either).
+        """
+        frame = self._check_frame(frame)
+        timestamp = F32(timestamp)
+        motion = self.motion_filter.process(frame)
+        self._fuse(frame, motion)
+        fused = self._volume.voxels
+        per_depth = ops().slice_statistics(fused)["abs_mean"]
+        history = self.temporal_buffer.history
+        if history is None or history.size != per_depth.size:
+            self.temporal_buffer.clear()
+        smoothed = self.temporal_buffer.apply(per_depth)
+        spectral = (per_depth * self._hann.weights(per_depth.size)).astype(F32, copy=False)
+        envelope = self.envelope.update(fused)
+        resonance_energy = tensor_energy(envelope)
+        motion_energy = tensor_energy(motion)
+        snapshot = self.stats.ingest(timestamp, motion_energy, resonance_energy)
+        atlas = self._atlas(snapshot, smoothed, motion_energy, resonance_energy)
+        self.timeline.append(atlas)
+        output = VideoPipelineOutput(
+            index=self._index,
+            timestamp=float(timestamp),
+            motion=motion,
+            volume=self._volume.copy(),
+            per_depth_energy=per_depth,
+            smoothed_weights=smoothed,
+            spectral_response=spectral,
+            atlas=atlas,
+            chrono_snapshot=snapshot,
+            digest=self.stats.digest(),
+            window_digest=self.stats.digest_window(self._window),
+        )
+        self._index += 1
+        return output
+
+    def _fuse(self, frame: np.ndarray, motion: np.ndarray) -> None:
+        """The running volume: [frame, motion] on the first frame, then an EMA (step 3-4)."""
+        if self._volume is None:
+            self._frame_shape = frame.shape
+            self._volume = ZSpaceVolume.from_slices([frame, motion])
+            self._incoming = np.empty_like(self._volume.voxels)
+            return
+        # the incoming two-slice volume reuses one buffer across frames
+        self._incoming[0] = frame
+        self._incoming[1] = motion
+        self._volume.accumulate(ZSpaceVolume(self._incoming), self._alpha)
+
+    def _atlas(self, snapshot, smoothed, motion_energy, resonance_energy) -> AtlasFrame:
+        """Step 11: the frame's atlas, with the three temporal metrics that are finite."""
+        if smoothed.size == 1:
+            z_signal = smoothed[0]
+        else:
+            z_signal = F32(last_argmax(smoothed)) / F32(smoothed.size - 1)
+        metrics = [
+            AtlasMetric(name, float(value), "temporal")
+            for name, value in (
+                ("z.motion_energy", motion_energy),
+                ("z.resonance_energy", resonance_energy),
+                ("z.weight_entropy", weight_entropy(smoothed)),
+            )
+            if math.isfinite(float(value))
+        ]
+        return AtlasFrame(
+            timestamp=float(snapshot.timestamp),
+            z_signal=float(z_signal),
+            collapse_total=float(resonance_energy),
+            chrono_summary=snapshot.summary,
+            loop_support=float(np.fmax(motion_energy, F32(0.0))),
+            metrics=metrics,
+            notes=[Z_DYNAMICS_NOTE],
+        )
+
+    def from_frames(
+        self, frames: Iterable[tuple[np.ndarray, float]]
+    ) -> Iterator[VideoPipelineOutput]:
+        """Push every ``(frame, timestamp)`` pair in turn, yielding each output lazily."""
+        for frame, timestamp in frames:
+            yield self.push(frame, timestamp)
+
+    def __repr__(self) -> str:
+        return f"VideoPipeline(frames={self._index}, config={self.config})"
+
+
+def _size(shape: tuple[int, ...]) -> str:
+    return f"{shape[1]}x{shape[0]}x{shape[2]}"
