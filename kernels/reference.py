@@ -23,7 +23,9 @@ INTERPOLATION_CODES = {"nearest": 0, "linear": 1, "cubic": 2}
 def check_volume(vol: np.ndarray, name: str = "volume") -> np.ndarray:
     """Return ``vol`` as a C-contiguous float32 (D, H, W, C) array.
 
-    Copies only when ``vol`` is not already float32 and C-contiguous.
+    A volume that is already float32 and C-contiguous is returned as is; any other (float64,
+    a strided view, a Fortran-ordered array) is copied once, here, so kernels only ever see
+    one layout.
     """
     if not isinstance(vol, np.ndarray) or vol.ndim != 4:
         shape = getattr(vol, "shape", None)
@@ -35,12 +37,54 @@ def check_out(out: np.ndarray | None, shape: tuple[int, ...], name: str = "out")
     """Allocate ``out`` (outside jitted code, see HOUSE_STYLE.md) or check the one given."""
     if out is None:
         return np.empty(shape, dtype=F32)
-    if out.dtype != F32 or out.shape != tuple(shape) or not out.flags.c_contiguous:
+    if (
+        not isinstance(out, np.ndarray)
+        or out.dtype != F32
+        or out.shape != tuple(shape)
+        or not out.flags.c_contiguous
+        or not out.flags.writeable
+    ):
+        got = f"{getattr(out, 'dtype', type(out).__name__)} {getattr(out, 'shape', '')}"
         raise ValueError(
-            f"{name} must be a C-contiguous float32 array of shape {tuple(shape)}, "
-            f"got {out.dtype} {out.shape}"
+            f"{name} must be a writeable C-contiguous float32 array of shape {tuple(shape)}, "
+            f"got {got}"
         )
     return out
+
+
+def separate_input(vol: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Return ``vol``, or a copy of it when it may share memory with ``out``.
+
+    Every kernel reads voxels that an earlier step of the same call has already written (a
+    Jacobi pass, a running z sum), so an ``out`` that overlaps the input would corrupt the
+    result; copying the input once makes in-place calls such as ``diffuse(v, 1, r, out=v)``
+    correct.
+    """
+    if np.may_share_memory(vol, out):
+        return vol.copy()
+    return vol
+
+
+def check_factor(factor: int) -> int:
+    """Return the upscale factor as an int >= 1 (SPEC A.2.4: f = 0 is rejected)."""
+    if isinstance(factor, bool) or not isinstance(factor, (int, np.integer)) or factor < 1:
+        raise ValueError(f"upscale factor must be an integer >= 1, got {factor!r}")
+    return int(factor)
+
+
+def check_diffusion(iterations: int, rate: float) -> tuple[int, np.float32]:
+    """Return ``(iterations, rate)`` checked: an integer >= 0 and a finite rate in [0, 1].
+
+    ZDiffuser clamps its rate and maps NaN to 0.25 before calling (SPEC A.5); a kernel that
+    receives anything else was called wrongly, so it says so instead of clamping again.
+    """
+    if isinstance(iterations, bool) or not isinstance(iterations, (int, np.integer)):
+        raise ValueError(f"diffusion iterations must be an integer >= 0, got {iterations!r}")
+    if iterations < 0:
+        raise ValueError(f"diffusion iterations must be an integer >= 0, got {iterations}")
+    if not np.isfinite(rate) or not 0.0 <= rate <= 1.0:
+        raise ValueError(f"diffusion rate must be finite and in [0, 1], got {rate!r}")
+    return int(iterations), F32(rate)
 
 
 def interpolation_code(method: str) -> int:
@@ -75,6 +119,7 @@ def collapse_weighted(vol: np.ndarray, weights: np.ndarray, out: np.ndarray | No
     if w.shape != (vol.shape[0],):
         raise ValueError(f"weights must have length {vol.shape[0]}, got shape {w.shape}")
     out = check_out(out, vol.shape[1:])
+    vol = separate_input(vol, out)
     out[...] = 0
     for z in range(vol.shape[0]):
         out += vol[z] * w[z]
@@ -89,6 +134,7 @@ def interpolate_z(vol: np.ndarray, method: str, out: np.ndarray | None = None):
     if d < 2:
         raise ValueError(f"interpolate_z needs depth >= 2, got {d}")
     out = check_out(out, (2 * d - 1,) + vol.shape[1:])
+    vol = separate_input(vol, out)
     out[0::2] = vol
     t = F32(0.5)
     for z in range(d - 1):
@@ -109,13 +155,21 @@ def interpolate_z(vol: np.ndarray, method: str, out: np.ndarray | None = None):
 
 
 def upscale_bilinear(vol: np.ndarray, factor: int, out: np.ndarray | None = None):
-    """Align-corners bilinear resample of every slice by an integer factor (SPEC A.2.4)."""
+    """Align-corners bilinear resample of every slice by an integer factor (SPEC A.2.4).
+
+    ``factor == 1`` copies the volume (an unchanged clone, as the spec says), also for inf.
+    """
     vol = check_volume(vol)
-    if int(factor) < 1:
-        raise ValueError(f"upscale factor must be >= 1, got {factor}")
+    factor = check_factor(factor)
     d, h, w, c = vol.shape
-    ho, wo = h * int(factor), w * int(factor)
+    ho, wo = h * factor, w * factor
     out = check_out(out, (d, ho, wo, c))
+    vol = separate_input(vol, out)
+    if factor == 1 or out.size == 0:
+        # SPEC A.2.4: f = 1 is an unchanged clone; the formula would turn inf voxels into NaN
+        # ((inf - inf) * 0), so it is not run at all.
+        out[...] = vol
+        return out
     y0, y1, ty = bilinear_axis(h, ho)
     x0, x1, tx = bilinear_axis(w, wo)
     tx = tx[None, :, None]
@@ -133,8 +187,8 @@ def upscale_bilinear(vol: np.ndarray, factor: int, out: np.ndarray | None = None
 def diffuse_pass(vol: np.ndarray, rate: float, out: np.ndarray | None = None):
     """One Jacobi pass of 6-neighbour diffusion without wrap (SPEC A.5)."""
     vol = check_volume(vol)
+    _, rate = check_diffusion(1, rate)
     out = check_out(out, vol.shape)
-    rate = F32(rate)
     total = np.zeros_like(vol)
     count = np.zeros(vol.shape[:3] + (1,), dtype=F32)
     # neighbours in the order x-1, x+1, y-1, y+1, z-1, z+1 (the sum's order is part of the spec)
@@ -155,14 +209,18 @@ def diffuse_pass(vol: np.ndarray, rate: float, out: np.ndarray | None = None):
 
 
 def diffuse(vol: np.ndarray, iterations: int, rate: float, out: np.ndarray | None = None):
-    """``iterations`` Jacobi passes; ``iterations == 0`` copies (SPEC A.5)."""
+    """``iterations`` Jacobi passes at ``rate``; ``iterations == 0`` copies (SPEC A.5).
+
+    ``rate`` must already be clamped to [0, 1] (ZDiffuser does that); ``out`` may be ``vol``.
+    """
     vol = check_volume(vol)
+    iterations, rate = check_diffusion(iterations, rate)
     out = check_out(out, vol.shape)
-    if iterations <= 0:
+    if iterations == 0:
         out[...] = vol
         return out
     src = vol
-    for _ in range(int(iterations)):
+    for _ in range(iterations):
         src = diffuse_pass(src, rate)
     out[...] = src
     return out
@@ -194,3 +252,6 @@ def slice_statistics(vol: np.ndarray) -> dict[str, np.ndarray]:
     res["std"][:] = np.sqrt(np.fmax(two, 0.0))
     res["std_one_pass"][:] = np.sqrt(np.fmax(energy - mean * mean, 0.0))
     return res
+
+
+from .decode_reference import decode_latent  # noqa: E402,F401
