@@ -9,8 +9,9 @@ A volume on disk is one of three things (:func:`probe_volume` tells which):
 * a multi-page TIFF, one page per slice;
 * a ``.npy`` array (D, H, W) or (D, H, W, C), C in 1..4, read with ``allow_pickle=False``.
 
-Values become float32: 8-bit by /255, 16-bit by /65535, float as stored, 1-bit as 0/1 (a
-``.npy`` follows the same rule by dtype: uint8 /255, uint16 /65535, other numbers as stored).
+Values become float32: 8-bit by /255, 16-bit by /65535, float and 32-bit integer images as
+stored, 1-bit as 0/1 (a ``.npy`` follows the same rule by dtype: uint8 /255, uint16 /65535,
+other numbers as stored).
 Grey is one channel, RGB three, RGBA four; palette images become RGB (RGBA with
 transparency) and grey+alpha becomes RGBA. A stack mixing grey and RGB slices is promoted to
 RGB (grey repeated); any other mix of channel counts, or of sizes, is an error naming the
@@ -49,10 +50,6 @@ __all__ = [
     "probe_volume",
     "save_array_image",
 ]
-
-#: Share of the memory available now that a volume may take by default, leaving room for
-#: the processing that follows (interpolation alone doubles the depth).
-DEFAULT_MEMORY_FRACTION = 0.5
 
 _TIFF_SUFFIXES = {".tif", ".tiff"}
 _UNITS = {"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
@@ -117,40 +114,19 @@ def parse_size(text: str | int) -> int:
     return size
 
 
-def _read_int(path: str) -> int | None:
-    try:
-        return int(Path(path).read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None  # absent, or "max" (no cgroup limit)
-
-
-def _available_memory() -> int | None:
-    available = None
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                available = int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    # A container's cgroup limit is what triggers the out-of-memory kill, not the host's RAM.
-    limit, used = _read_int("/sys/fs/cgroup/memory.max"), _read_int("/sys/fs/cgroup/memory.current")
-    if limit is not None and used is not None:
-        room = max(limit - used, 0)
-        available = room if available is None else min(available, room)
-    return available
-
-
 def default_memory_limit() -> int | None:
-    """Half the memory available now (cgroup-aware), or None where it cannot be read."""
-    available = _available_memory()
-    return None if available is None else int(available * DEFAULT_MEMORY_FRACTION)
+    """The limit loading uses by default: the model's (:func:`stv_cli.volume.memory_limit`,
+    80% of physical memory unless ``set_memory_limit`` changed it), so one policy holds."""
+    from .volume import memory_limit
+
+    return memory_limit()
 
 
 def _check_memory(info: VolumeInfo, memory_limit: int | None) -> None:
     limit = default_memory_limit() if memory_limit is None else memory_limit
     if limit is None or info.bytes_float32 <= limit:
         return
-    why = "half the memory available now" if memory_limit is None else "memory_limit"
+    why = "the default limit" if memory_limit is None else "memory_limit"
     d, h, w, c = info.shape
     raise InputError(
         f"volume {str(info.path)!r} needs {format_bytes(info.bytes_float32)} as float32 "
@@ -444,7 +420,7 @@ def load_volume(
         Called as ``progress(n)`` in the calling thread after n more slices are loaded
         (``tqdm.update`` fits).
     memory_limit : int, optional
-        Largest float32 volume allowed, in bytes; default half the memory available now.
+        Largest float32 volume allowed, in bytes; default :func:`default_memory_limit`.
 
     Raises
     ------
@@ -469,7 +445,8 @@ def load_volume(
             raise InputError(f"cannot read {str(info.path)!r}: {err}") from None
         if source.shape[:3] != info.shape[:3]:
             raise InputError(f"{str(info.path)!r} changed while loading")
-        source = source.reshape(info.shape)
+        if source.ndim == 3:
+            source = source[..., None]  # a view, also for Fortran-ordered files
         for z in range(info.depth):  # slice by slice: bounded temporaries, steady progress
             _scale_into(np.asarray(source[z]), out[z])
             if progress is not None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from stv_cli.atomic import OutputExists
@@ -230,3 +232,31 @@ def test_compress_level_changes_size_not_pixels(tmp_path):
     small = save_array_image(tmp_path / "small.png", img, compress_level=9)
     assert fast.stat().st_size > small.stat().st_size
     np.testing.assert_array_equal(np.asarray(Image.open(fast)), np.asarray(Image.open(small)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    count=st.integers(2, 12),
+    height=st.integers(1, 5),
+    width=st.integers(1, 5),
+    channels=st.sampled_from([1, 3, 4]),
+    nrow=st.integers(1, 9),
+    padding=st.integers(0, 3),
+)
+def test_every_image_can_be_read_back_from_its_cell(count, height, width, channels, nrow, padding):
+    batch = np.random.default_rng(count * 100 + nrow).random(
+        (count, height, width, channels), dtype=np.float32
+    )
+    grid = make_grid(batch, nrow=nrow, padding=padding, pad_value=-1.0, keep_grey=True)
+    cols = min(nrow, count)
+    rows = -(-count // cols)
+    assert grid.shape == (
+        rows * (height + padding) + padding,
+        cols * (width + padding) + padding,
+        channels,
+    )
+    for k in range(count):
+        top = (k // cols) * (height + padding) + padding
+        left = (k % cols) * (width + padding) + padding
+        np.testing.assert_array_equal(grid[top : top + height, left : left + width], batch[k])
+    assert np.count_nonzero(grid == -1.0) == grid.size - batch.size

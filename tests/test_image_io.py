@@ -220,6 +220,19 @@ def test_memory_guard_refuses_before_decoding(tmp_path):
         load_volume(folder, threads=0)
 
 
+def test_default_limit_is_the_models_memory_limit(tmp_path):
+    from stv_cli.volume import set_memory_limit
+
+    folder = _grey_stack(tmp_path / "s", ["a.png", "b.png"], shape=(64, 64))
+    set_memory_limit(1024)
+    try:
+        with pytest.raises(InputError, match=r"limit of 1.0 KiB \(the default limit\)"):
+            load_volume(folder)
+    finally:
+        set_memory_limit(None)
+    assert load_volume(folder).shape == (2, 64, 64, 1)
+
+
 def test_16_bit_colour_is_flagged(tmp_path):
     cv2 = pytest.importorskip("cv2")
     cv2.imwrite(str(tmp_path / "c.png"), np.full((2, 3, 3), 1000, np.uint16))
