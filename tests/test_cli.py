@@ -560,3 +560,32 @@ def test_bad_resonance_file_stops_before_any_input(tmp_path):
     assert result.exit_code == 1
     assert "res.json" in result.output
     assert not (tmp_path / "o").exists()
+
+
+def test_sigint_in_a_real_process_exits_130(tmp_path):
+    import signal
+
+    stack = make_stack(tmp_path / "stack")
+    out = tmp_path / "out"
+    code = (
+        "import sys, time\n"
+        "import stv_cli.pipeline as pipeline\n"
+        "def slow_refine(volume, settings):\n"
+        "    print('refining', file=sys.stderr, flush=True)\n"
+        "    time.sleep(60)\n"
+        "pipeline.refine = slow_refine\n"
+        "from stv_cli.cli import main\n"
+        f"main(['project', {str(stack)!r}, '-o', {str(out)!r}, '--device', 'numpy'])\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", code], stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stderr.readline().strip() == "refining"
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 130
+    assert "interrupted" in err
+    assert not out.exists() or list(out.iterdir()) == []
