@@ -111,7 +111,12 @@ def bilinear_axis(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray, np.nda
 
 # --------------------------------------------------------------------------- kernels
 
+#: NaN and inf voxels are part of the spec (they propagate, or max(NaN, 0) gives 0), so NumPy's
+#: warnings about them would only be noise.
+_quiet = np.errstate(invalid="ignore", over="ignore", divide="ignore")
 
+
+@_quiet
 def collapse_weighted(vol: np.ndarray, weights: np.ndarray, out: np.ndarray | None = None):
     """out[y, x, c] = sum_z vol[z, y, x, c] * weights[z], accumulated in z order (SPEC A.2.1)."""
     vol = check_volume(vol)
@@ -126,6 +131,7 @@ def collapse_weighted(vol: np.ndarray, weights: np.ndarray, out: np.ndarray | No
     return out
 
 
+@_quiet
 def interpolate_z(vol: np.ndarray, method: str, out: np.ndarray | None = None):
     """One densification pass along Z to 2D-1 slices (SPEC A.2.3); needs D >= 2."""
     vol = check_volume(vol)
@@ -154,6 +160,7 @@ def interpolate_z(vol: np.ndarray, method: str, out: np.ndarray | None = None):
     return out
 
 
+@_quiet
 def upscale_bilinear(vol: np.ndarray, factor: int, out: np.ndarray | None = None):
     """Align-corners bilinear resample of every slice by an integer factor (SPEC A.2.4).
 
@@ -184,6 +191,7 @@ def upscale_bilinear(vol: np.ndarray, factor: int, out: np.ndarray | None = None
     return out
 
 
+@_quiet
 def diffuse_pass(vol: np.ndarray, rate: float, out: np.ndarray | None = None):
     """One Jacobi pass of 6-neighbour diffusion without wrap (SPEC A.5)."""
     vol = check_volume(vol)
@@ -226,6 +234,7 @@ def diffuse(vol: np.ndarray, iterations: int, rate: float, out: np.ndarray | Non
     return out
 
 
+@_quiet
 def slice_statistics(vol: np.ndarray) -> dict[str, np.ndarray]:
     """Per-slice statistics over all H*W*C values of each slice (SPEC A.2.8, D1).
 

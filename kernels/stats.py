@@ -84,5 +84,6 @@ def slice_statistics(vol: np.ndarray) -> dict[str, np.ndarray]:
     res["energy"][:] = energy
     res["abs_mean"][:] = per_slice[:, 2] / n
     res["std"][:] = np.sqrt(np.fmax(two_pass, 0.0))
-    res["std_one_pass"][:] = np.sqrt(np.fmax(energy - mean * mean, 0.0))
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf is NaN, and NaN gives 0
+        res["std_one_pass"][:] = np.sqrt(np.fmax(energy - mean * mean, 0.0))
     return res
