@@ -24,10 +24,11 @@ Writing lives in :mod:`stv_cli.grid` (``save_array_image``), re-exported here.
 from __future__ import annotations
 
 import os
+import queue
 import re
 import warnings
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -356,7 +357,7 @@ def _pixels(img: Image.Image) -> np.ndarray:
     return values.astype(values.dtype.newbyteorder("="), copy=False)
 
 
-def _decode_file(path: Path, out: np.ndarray) -> None:
+def _decode_file(path: Path, out: np.ndarray, tick: Callable[[int], object]) -> None:
     with _open(path) as img:
         if (img.height, img.width) != out.shape[:2]:
             raise InputError(
@@ -367,9 +368,10 @@ def _decode_file(path: Path, out: np.ndarray) -> None:
             _scale_into(_pixels(img), out)
         except (OSError, ValueError) as err:
             raise InputError(f"cannot decode {str(path)!r}: {err}") from None
+    tick(1)
 
 
-def _decode_pages(path: Path, pages: range, out: np.ndarray) -> int:
+def _decode_pages(path: Path, pages: range, out: np.ndarray, tick: Callable[[int], object]) -> None:
     with _open(path) as img:
         for page in pages:
             img.seek(page)
@@ -377,25 +379,37 @@ def _decode_pages(path: Path, pages: range, out: np.ndarray) -> int:
                 _scale_into(_pixels(img), out[page])
             except (OSError, ValueError) as err:
                 raise InputError(f"cannot decode page {page} of {str(path)!r}: {err}") from None
-    return len(pages)
+            tick(1)
 
 
 def _run_parallel(tasks: list, threads: int, progress: Callable[[int], object] | None) -> None:
-    """Run ``(callable, args, slices)`` tasks on a thread pool; report progress here, in the
-    calling thread, so a progress bar is never touched from two threads."""
+    """Run ``(callable, args)`` tasks, each calling ``tick(n)`` after n slices.
+
+    Workers only queue their ticks; ``progress`` is called here, in the calling thread, so a
+    progress bar is never touched from two threads.
+    """
+    report = progress if progress is not None else (lambda n: None)
     if threads == 1 or len(tasks) == 1:
-        for func, args, count in tasks:
-            func(*args)
-            if progress is not None:
-                progress(count)
+        for func, args in tasks:
+            func(*args, report)
         return
+    ticks: queue.SimpleQueue[int] = queue.SimpleQueue()
+
+    def drain() -> None:
+        count = 0
+        while not ticks.empty():
+            count += ticks.get_nowait()
+        if count:
+            report(count)
+
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="stv-load")
     try:
-        futures = {pool.submit(func, *args): count for func, args, count in tasks}
-        for future in as_completed(futures):
-            future.result()  # re-raises a worker's error here
-            if progress is not None:
-                progress(futures[future])
+        pending = {pool.submit(func, *args, ticks.put) for func, args in tasks}
+        while pending:
+            finished, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+            for future in finished:
+                future.result()  # re-raises a worker's error here
+            drain()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -455,9 +469,9 @@ def load_volume(
         # Each worker opens the file once and walks a contiguous run of pages.
         chunk = -(-info.depth // threads)
         runs = [range(s, min(s + chunk, info.depth)) for s in range(0, info.depth, chunk)]
-        tasks = [(_decode_pages, (info.path, run, out), len(run)) for run in runs]
+        tasks = [(_decode_pages, (info.path, run, out)) for run in runs]
         _run_parallel(tasks, threads, progress)
     else:
-        tasks = [(_decode_file, (file, out[z]), 1) for z, file in enumerate(info.files)]
+        tasks = [(_decode_file, (file, out[z])) for z, file in enumerate(info.files)]
         _run_parallel(tasks, threads, progress)
     return out

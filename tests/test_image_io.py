@@ -55,8 +55,10 @@ def test_folder_slices_load_in_natural_order(tmp_path):
     vol = load_volume(folder, threads=2, progress=calls.append)
     assert vol.dtype == np.float32 and vol.flags.c_contiguous and vol.shape == (3, 4, 5, 1)
     np.testing.assert_array_equal(vol[:, 0, 0, 0], np.float32([10, 20, 30]) / np.float32(255))
+    assert sum(calls) == 3 and min(calls) >= 1  # ticks from threads may arrive batched
+    calls.clear()
+    np.testing.assert_array_equal(load_volume(info, threads=1, progress=calls.append), vol)
     assert calls == [1, 1, 1]
-    np.testing.assert_array_equal(load_volume(info, threads=1), vol)
 
 
 def test_8_bit_rgb_rgba_and_16_bit_grey_scaling(tmp_path):
@@ -104,6 +106,9 @@ def test_multi_page_tiff_is_a_volume(tmp_path):
     vol = load_volume(path, threads=2, progress=calls.append)
     np.testing.assert_array_equal(vol[:, 1, 1, 0], np.float32([0, 40, 80, 120, 160]) / 255)
     assert sum(calls) == 5
+    calls.clear()
+    load_volume(path, threads=1, progress=calls.append)
+    assert calls == [1] * 5  # one tick per page
 
 
 def test_multi_page_tiff_inside_a_folder_is_refused(tmp_path):
