@@ -140,6 +140,8 @@ def write_weights_plot(path: Path, weights: np.ndarray, replace: bool) -> Path:
     draw.line([margin, margin + plot_h, width - margin, margin + plot_h], fill="black")
     draw.text((margin, 4), f"depth weights (D = {values.size}, max {top:.4g})", fill="black")
     draw.text((margin, margin + plot_h + 6), "z = 0", fill="black")
+    last = f"z = {values.size - 1}"
+    draw.text((width - margin - 6 * len(last), margin + plot_h + 6), last, fill="black")
     with atomic_output(path, overwrite=replace) as tmp:
         image.save(tmp, format="PNG")
     return Path(path)
