@@ -244,11 +244,14 @@ def _probe_folder(folder: Path) -> VolumeInfo:
 
 
 def _probe_tiff(path: Path) -> VolumeInfo:
+    shapes = []
     with _open(path) as img:
-        shapes = []
-        for page in range(getattr(img, "n_frames", 1)):
-            img.seek(page)
-            shapes.append(_header(path, img, f"page {page}"))
+        try:
+            for page in range(getattr(img, "n_frames", 1)):
+                img.seek(page)
+                shapes.append(_header(path, img, f"page {page}"))
+        except (OSError, EOFError, ValueError) as err:  # a broken page chain
+            raise InputError(f"cannot read page {len(shapes)} of {str(path)!r}: {err}") from None
     channels = _agree(shapes, [f"page {k}" for k in range(len(shapes))], path)
     return _info(path, "tiff", [path], len(shapes), *shapes[0][:2], channels, [])
 
