@@ -150,20 +150,21 @@ def apply_device(device: str, threads: int | None, memory_limit: int | None = No
     return backend
 
 
-def resolve_output(out: Path, input_count: int, image_format: str | None) -> tuple[bool, str]:
+def resolve_output(out: str | Path, input_count: int, image_format: str | None) -> tuple[bool, str]:
     """Decide whether ``-o`` is a directory or a file; return (to_directory, format).
 
     ``-o`` is a directory when it exists as one, ends with a path separator, or has no
     extension; otherwise it is a file and its extension decides the format. With several
     inputs it must be a directory.
     """
-    text = str(out)
+    text, out = str(out), Path(out)
     is_dir = out.is_dir() or text.endswith(("/", "\\")) or out.suffix == ""
     if is_dir:
         return True, (image_format or "png").lower()
     if input_count > 1:
         raise click.BadParameter(
-            f"with {input_count} inputs -o must be a directory, got the file name {text!r}",
+            f"with {input_count} inputs -o must be a directory, got the file name {text!r} "
+            "(end it with / to use it as a directory)",
             param_hint="'-o' / '--output'",
         )
     ext = out.suffix.lower().lstrip(".")

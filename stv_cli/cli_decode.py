@@ -38,7 +38,7 @@ SIZE = BoundedInt(1, 65536)
     "-o",
     "--output",
     required=True,
-    type=click.Path(path_type=Path),
+    type=click.Path(),  # a str: Path() would drop the trailing "/" that marks a directory
     help="Output directory, or image file (one latent file holding one latent).",
 )
 @click.option("--depth", type=SIZE, default=8, show_default=True, help="Slices per volume.")
@@ -66,7 +66,7 @@ SIZE = BoundedInt(1, 65536)
 @memory_option
 @report_options
 @click.pass_context
-def decode(ctx: click.Context, latents: tuple[Path, ...], output: Path, **options) -> None:
+def decode(ctx: click.Context, latents: tuple[Path, ...], output: str, **options) -> None:
     """Decode every latent in each LATENTS file into a volume and collapse it to a picture.
 
     A LATENTS file holds N latent vectors (N, F) (.npy, .csv/.txt or .json). Each file gets a
@@ -102,10 +102,13 @@ def decode(ctx: click.Context, latents: tuple[Path, ...], output: Path, **option
 
     check_output_mode(options["overwrite"], options["skip_existing"])
     to_directory, image_format = resolve_output(output, len(latents), options["image_format"])
+    output = Path(output)
     bit_depth = int(options["bit_depth"])
     check_bit_depth(bit_depth, image_format)
     check_unique_names(list(latents), [input_name(p) for p in latents])
-    apply_device(options["device"], options["threads"], options["memory_limit"])
+    backend = apply_device(options["device"], options["threads"], options["memory_limit"])
+    if options["verbose"]:
+        click.echo(f"stv decode: {len(latents)} input(s), backend {backend}", err=True)
 
     settings = DecodeSettings(
         output=OutputSettings(

@@ -58,7 +58,7 @@ def extra_output_options(func):
     "-o",
     "--output",
     required=True,
-    type=click.Path(path_type=Path),
+    type=click.Path(),  # a str: Path() would drop the trailing "/" that marks a directory
     help="Output directory (several inputs), or image file (one input; its extension "
     "decides the format).",
 )
@@ -75,7 +75,7 @@ def extra_output_options(func):
 @memory_option
 @report_options
 @click.pass_context
-def project(ctx: click.Context, inputs: tuple[Path, ...], output: Path, **options) -> None:
+def project(ctx: click.Context, inputs: tuple[Path, ...], output: str, **options) -> None:
     """Collapse each image stack INPUT into one picture.
 
     An INPUT is a folder of slice images (natural order: z2 before z10), a multi-page TIFF or
@@ -116,10 +116,13 @@ def project(ctx: click.Context, inputs: tuple[Path, ...], output: Path, **option
 
     check_output_mode(options["overwrite"], options["skip_existing"])
     to_directory, image_format = resolve_output(output, len(inputs), options["image_format"])
+    output = Path(output)
     bit_depth = int(options["bit_depth"])
     check_bit_depth(bit_depth, image_format)
     check_unique_names(list(inputs), [input_name(p) for p in inputs])
-    apply_device(options["device"], options["threads"], options["memory_limit"])
+    backend = apply_device(options["device"], options["threads"], options["memory_limit"])
+    if options["verbose"]:
+        click.echo(f"stv project: {len(inputs)} input(s), backend {backend}", err=True)
 
     settings = ProjectSettings(
         output=OutputSettings(

@@ -589,3 +589,12 @@ def test_sigint_in_a_real_process_exits_130(tmp_path):
     assert process.returncode == 130
     assert "interrupted" in err
     assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_trailing_slash_makes_output_a_directory(tmp_path):
+    a = make_stack(tmp_path / "a")
+    b = make_stack(tmp_path / "b", seed=1)
+    out = str(tmp_path / "out.d") + "/"
+    result = run("project", a, b, "-o", out)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "out.d").iterdir()) == ["a.png", "b.png"]
