@@ -385,7 +385,7 @@ def run_clip(
                 if "long_exposure" in temp:
                     exposure = _expose(exposure, projection, index, out.exposure_alpha)
                 if telemetry is not None:
-                    telemetry.write(telemetry_row(index, frame.timestamp, result, reset))
+                    telemetry.write(telemetry_row(index, result.timestamp, result, reset))
                 if progress is not None:
                     progress(index + 1, total)
             writer.close()

@@ -38,6 +38,9 @@ CRF_CODECS = ("libx264", "libx265", "libvpx-vp9", "libaom-av1", "libsvtav1")
 # The container a codec's output goes in when the caller names no file extension.
 CODEC_SUFFIX = {"libvpx": ".webm", "libvpx-vp9": ".webm", "libaom-av1": ".mkv"}
 _END = object()
+# The umask can only be read by setting it: read it once, at import, before any thread runs.
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 
 
 @dataclass(frozen=True)
@@ -628,6 +631,7 @@ def atomic_folder(target: str | Path, overwrite: bool = False) -> Iterator[Path]
                     f"(holds {foreign[:3]})"
                 )
             shutil.rmtree(target)
+        os.chmod(temp, 0o777 & ~_UMASK)  # mkdtemp makes it owner-only
         os.replace(temp, target)
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import csv
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from stv_cli import video_io
-from stv_cli.errors import InvalidValue
+from stv_cli.errors import InputError, InvalidValue
 from stv_cli.video import (
     ContactSheet,
     FrameRing,
+    StreamSettings,
     VideoOutputSettings,
+    VideoSettings,
+    make_pipeline,
+    make_stream_projector,
     parse_super_resolution,
     plan_outputs,
+    run_clip,
 )
 
 CODEC = video_io.default_codec()
@@ -74,3 +81,209 @@ def test_output_naming(tmp_path):
     assert plan_outputs(Path("a.mp4"), webm)["video"] == tmp_path / "a.webm"
     single = VideoOutputSettings(out=tmp_path / "x.mov", to_directory=False)
     assert plan_outputs(Path("a.mp4"), single)["video"] == tmp_path / "x.mov"
+
+
+# ------------------------------------------------------------- whole clips vs the library
+
+
+def _settings(tmp_path, stream=None, **outputs):
+    out = VideoOutputSettings(out=tmp_path / "out", codec=CODEC, **outputs)
+    return VideoSettings(stream=stream or StreamSettings(), output=out)
+
+
+def _decoded(path):
+    with video_io.VideoReader(path) as reader:
+        return [(f.image, f.timestamp) for f in reader]
+
+
+def _library_run(frames, stream: StreamSettings):
+    """The oracle: the library's VideoPipeline and VideoStreamProjector driven by hand."""
+    from stv_cli.volume import ZSpaceVolume
+
+    pipeline, projector = make_pipeline(stream), make_stream_projector(stream)
+    held, images, outputs, resets = [], [], [], []
+    for index, (image, timestamp) in enumerate(frames):
+        result = pipeline.push(image, timestamp)
+        motion = next(m.value for m in result.atlas.metrics if m.name == "z.motion_energy")
+        if stream.scene_cut is not None and index > 0 and motion > stream.scene_cut:
+            projector.reset()
+            held, resets = [], [*resets, index]
+        held = [*held, image][-stream.depth :]
+        volume = ZSpaceVolume.from_slices(held)
+        if stream.calibrate:
+            out, _ = projector.step(volume, result.chrono_snapshot, result.atlas)
+        else:
+            out, _ = projector.step(volume)
+        images.append(out)
+        outputs.append(result)
+    return images, outputs, resets
+
+
+def _read_png16(path) -> np.ndarray:
+    """A 16-bit PNG as float32 (H, W, C) in [0, 1] (Pillow reads 16-bit colour at 8 bits)."""
+    import av
+
+    with av.open(str(path)) as container:
+        frame = next(container.decode(video=0))
+        grey = frame.format.name.startswith("gray")
+        pixels = frame.to_ndarray(format="gray16le" if grey else "rgb48le")
+    return video_io.to_float(pixels)
+
+
+def _frames_from_disk(folder):
+    return [_read_png16(f) for f in sorted(Path(folder).iterdir())]
+
+
+@pytest.mark.parametrize(
+    "stream",
+    [
+        StreamSettings(depth=3, scene_cut=0.2),
+        StreamSettings(depth=2, calibrate=False, temporal_alpha=0.8),
+        StreamSettings(
+            depth=3, diffuse_iterations=1, diffuse_rate=0.3, super_resolution=("cubic", 2)
+        ),
+    ],
+    ids=["scene-cut", "no-calibrate", "diffuse-super-resolution"],
+)
+def test_projected_frames_and_telemetry_equal_the_library(tmp_path, backend, stream):
+    clip = video_io.write_pattern_clip(
+        tmp_path / "walk.mkv", frames=9, height=H, width=W, scene_cut_at=5
+    )
+    settings = _settings(
+        tmp_path,
+        stream,
+        frames=str(tmp_path / "frames"),
+        telemetry=str(tmp_path / "t.csv"),
+        bit_depth=16,
+    )
+    result = run_clip(clip, settings)
+    images, outputs, resets = _library_run(_decoded(clip), stream)
+
+    assert result.frames == 9 and result.resets == resets
+    if stream.scene_cut is not None:
+        assert resets == [5]  # the pattern's scene changes at frame 5, nowhere else
+    on_disk = _frames_from_disk(tmp_path / "frames")
+    assert len(on_disk) == 9
+    factor = stream.super_resolution[1] if stream.super_resolution else 1
+    for saved, expected in zip(on_disk, images, strict=True):
+        assert expected.shape == (H * factor, W * factor, 3)
+        # 16-bit PNG: the quantisation step is 1/65535
+        np.testing.assert_allclose(saved, np.clip(expected, 0, 1), atol=0.51 / 65535 + 1e-7)
+
+    with open(tmp_path / "t.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 9
+    for row, output in zip(rows, outputs, strict=True):
+        metrics = {m.name: m.value for m in output.atlas.metrics}
+        assert int(row["frame"]) == output.index
+        assert float(row["timestamp"]) == output.timestamp
+        assert float(row["motion_energy"]) == metrics["z.motion_energy"]
+        assert float(row["resonance_energy"]) == metrics["z.resonance_energy"]
+        assert float(row["weight_entropy"]) == metrics["z.weight_entropy"]
+        assert float(row["z_signal"]) == output.atlas.z_signal
+        weights = [float(row["weight_0"]), float(row["weight_1"])]
+        assert weights == output.smoothed_weights.tolist()
+        assert int(row["reset"]) == (output.index in resets)
+
+
+def test_video_contact_sheet_and_long_exposure(tmp_path):
+
+    clip = video_io.write_pattern_clip(tmp_path / "walk.mp4", frames=10, height=H, width=W)
+    settings = _settings(
+        tmp_path,
+        StreamSettings(depth=2),
+        frames=str(tmp_path / "frames"),
+        contact_sheet=str(tmp_path / "sheet.png"),
+        long_exposure=str(tmp_path / "exposure.png"),
+        max_cells=4,
+        bit_depth=16,
+    )
+    result = run_clip(clip, settings)
+    info = video_io.probe(tmp_path / "out" / "walk.mp4")
+    assert video_io.frame_total(info) == 10 and info.fps == 30
+    assert (info.width, info.height) == (W, H) and result.notes == []
+    frames = _frames_from_disk(tmp_path / "frames")
+    # every = ceil(10 / 4) = 3: frames 0, 3, 6, 9 in a 4-cell grid (one row, padding 2)
+    sheet = _read_png16(tmp_path / "sheet.png")
+    assert sheet.shape == (H + 4, 4 * (W + 2) + 2, 3)
+    for cell, k in enumerate((0, 3, 6, 9)):
+        left = 2 + cell * (W + 2)
+        np.testing.assert_allclose(sheet[2 : 2 + H, left : left + W], frames[k], atol=2e-5)
+    exposure = _read_png16(tmp_path / "exposure.png")
+    np.testing.assert_allclose(exposure, np.mean(frames, axis=0), atol=2e-4)
+
+
+def test_odd_sized_gif_is_padded_to_even_with_a_note(tmp_path):
+    clip = video_io.write_pattern_clip(tmp_path / "odd.gif", frames=6, height=23, width=31, fps=10)
+    result = run_clip(clip, _settings(tmp_path))
+    info = video_io.probe(tmp_path / "out" / "odd.mp4")
+    assert (info.width, info.height) == (32, 24)
+    assert video_io.frame_total(info) == 6 and info.fps == 10
+    assert result.notes and "31x23 padded to 32x24" in result.notes[0]
+
+
+def test_grey_frames_folder_is_a_clip(tmp_path):
+    from PIL import Image
+
+    folder = tmp_path / "shots"
+    folder.mkdir()
+    for i in range(5):
+        grey = video_io.pattern_frame(i, H, W)[:, :, 0]
+        Image.fromarray(video_io.to_uint8(grey)).save(folder / f"shot{i}.png")
+    settings = VideoSettings(
+        stream=StreamSettings(depth=2),
+        output=VideoOutputSettings(out=tmp_path / "out", codec=CODEC, frames=str(tmp_path / "f")),
+        frames_in=True,
+        fps=12.0,
+    )
+    run_clip(folder, settings)
+    info = video_io.probe(tmp_path / "out" / "shots.mp4")
+    assert video_io.frame_total(info) == 5 and info.fps == 12
+    with Image.open(tmp_path / "f" / "000000.png") as first:
+        assert first.mode in ("L", "I;16")  # grey stays one channel
+
+
+# ----------------------------------------------------------------------- bad inputs
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.rglob("*")) if folder.exists() else []
+
+
+def test_size_change_mid_clip_fails_naming_the_frame_and_leaves_nothing(tmp_path):
+    first = video_io.write_pattern_clip(tmp_path / "a.ts", frames=4, height=H, width=W)
+    second = video_io.write_pattern_clip(tmp_path / "b.ts", frames=3, height=32, width=48)
+    joined = tmp_path / "joined.ts"
+    joined.write_bytes(first.read_bytes() + second.read_bytes())
+    settings = _settings(
+        tmp_path, frames=str(tmp_path / "out" / "f"), telemetry=str(tmp_path / "out" / "t.json")
+    )
+    with pytest.raises(InputError, match=r"joined\.ts: frame 4 has size 48x32x3 .* 32x24x3"):
+        run_clip(joined, settings)
+    assert _leftovers(tmp_path / "out") == []
+
+
+def test_truncated_and_empty_clips_fail_and_leave_nothing(tmp_path):
+    clip = video_io.write_pattern_clip(tmp_path / "full.mp4", frames=12, height=H, width=W)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(clip.read_bytes()[: clip.stat().st_size * 6 // 10])
+    with pytest.raises(InputError, match=r"cut\.mp4"):
+        run_clip(cut, _settings(tmp_path, telemetry=str(tmp_path / "out" / "t.csv")))
+    empty = tmp_path / "empty.mkv"
+    empty.write_bytes(b"")
+    with pytest.raises(InputError, match=r"empty\.mkv"):
+        run_clip(empty, _settings(tmp_path))
+    assert _leftovers(tmp_path / "out") == []
+
+
+def test_telemetry_json_has_rows_and_resets(tmp_path):
+    clip = video_io.write_pattern_clip(
+        tmp_path / "cut.mp4", frames=8, height=H, width=W, scene_cut_at=4
+    )
+    stream = StreamSettings(depth=2, scene_cut=0.2)
+    run_clip(clip, _settings(tmp_path, stream, telemetry=str(tmp_path / "t.json")))
+    data = json.loads((tmp_path / "t.json").read_text())
+    assert data["clip"] == str(clip) and data["fps"] == 30.0
+    assert data["frame_count"] == 8 and data["resets"] == [4]
+    assert [row["frame"] for row in data["frames"]] == list(range(8))
+    assert [row["reset"] for row in data["frames"]] == [0, 0, 0, 0, 1, 0, 0, 0]
