@@ -58,7 +58,7 @@ SIZE = BoundedInt(1, 65536)
 )
 @refinement_options
 @projection_options
-@extra_output_options
+@extra_output_options("Also write one grid of all the pictures of a latent file.")
 @grid_layout_options
 @image_output_options
 @output_mode_options
@@ -81,7 +81,8 @@ def decode(ctx: click.Context, latents: tuple[Path, ...], output: str, **options
     Outputs, for a latent file NAME.npy holding N latents:
       DIR/NAME_000.png ... DIR/NAME_<N-1>.png   one picture per latent
       DIR/NAME_grid.png                         all of them in one grid (--grid)
-      DIR/NAME_weights.json, NAME_weights.png, NAME_telemetry.json (one record per latent)
+      DIR/NAME_weights.json, NAME_telemetry.json   one record per latent
+      DIR/NAME_weights.png                      the first latent's depth weights
     With -o FILE.png and one file holding one latent, the picture is FILE.png.
 
     \b

@@ -22,28 +22,29 @@ from .cli_options import (
 )
 
 
-def extra_output_options(func):
-    """The optional outputs beside the picture: grid, weights, plot, telemetry, volume."""
-    for decorator in reversed(
-        [
-            click.option("--grid", is_flag=True, help="Also write a grid of the slices."),
-            click.option("--weights", is_flag=True, help="Also write the depth weights (JSON)."),
-            click.option(
-                "--weights-plot", is_flag=True, help="Also draw the depth weights (bar chart PNG)."
-            ),
-            click.option(
-                "--telemetry", is_flag=True, help="Also write the volume's telemetry (JSON)."
-            ),
-            click.option(
-                "--compress-level",
-                type=BoundedInt(0, 9),
-                default=None,
-                help="PNG compression level 0-9 (default: the image writer's, a fast level).",
-            ),
-        ]
-    ):
-        func = decorator(func)
-    return func
+def extra_output_options(grid_help: str):
+    """The optional outputs beside the picture: grid, weights, plot, telemetry (a factory)."""
+    decorators = [
+        click.option("--grid", is_flag=True, help=grid_help),
+        click.option("--weights", is_flag=True, help="Also write the depth weights (JSON)."),
+        click.option(
+            "--weights-plot", is_flag=True, help="Also draw the depth weights (bar chart PNG)."
+        ),
+        click.option("--telemetry", is_flag=True, help="Also write the volume's telemetry (JSON)."),
+        click.option(
+            "--compress-level",
+            type=BoundedInt(0, 9),
+            default=None,
+            help="PNG compression level 0-9 (default: the image writer's, a fast level).",
+        ),
+    ]
+
+    def apply(func):
+        for decorator in reversed(decorators):
+            func = decorator(func)
+        return func
+
+    return apply
 
 
 @click.command()
@@ -64,7 +65,7 @@ def extra_output_options(func):
 )
 @refinement_options
 @projection_options
-@extra_output_options
+@extra_output_options("Also write a grid of the (refined) slices.")
 @click.option(
     "--save-volume", is_flag=True, help="Also write the refined volume as .npy (D, H, W, C)."
 )

@@ -344,7 +344,6 @@ def run_project_input(
 
     voxels = _load_with_progress(info, settings)
     volume = refine(ZSpaceVolume(voxels), settings.refine)
-    del voxels
     image, weights = project_volume(volume, settings.projection, workspace)
 
     written = [write_image(paths["image"], image, out, replace)]
