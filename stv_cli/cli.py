@@ -118,10 +118,15 @@ def gather_info() -> dict:
 def apply_device(device: str, threads: int | None, memory_limit: int | None = None) -> str:
     """Put ``--device``, ``--threads`` and ``--memory-limit`` in force; return the backend.
 
-    numba is imported here, inside a command, never when the CLI is imported.
+    They hold for the running command only: the click context restores the previous backend,
+    thread count and memory limit when the command ends, so several commands run in one process
+    (tests, or stv called from Python) do not leak settings into each other. numba is imported
+    here, inside a command, never when the CLI is imported.
     """
-    from .backend import get_backend, set_backend
+    from .backend import is_available, use_backend
+    from .volume import set_memory_limit
 
+    ctx = click.get_current_context()
     device = device.lower()
     if device == "cuda":
         raise click.BadParameter(
@@ -129,8 +134,12 @@ def apply_device(device: str, threads: int | None, memory_limit: int | None = No
             "use --device auto or --device cpu",
             param_hint="'--device'",
         )
-    set_backend(device)
-    backend = get_backend()
+    if device != "auto" and not is_available(device):
+        raise click.BadParameter(
+            f"{device} is not available on this machine (is numba installed?); use --device auto",
+            param_hint="'--device'",
+        )
+    backend = ctx.with_resource(use_backend(device))
     if threads is not None and backend == "cpu":
         import numba
 
@@ -141,12 +150,12 @@ def apply_device(device: str, threads: int | None, memory_limit: int | None = No
                 f"expected an integer in [1, {most}]",
                 param_hint="'--threads'",
             )
+        previous = numba.get_num_threads()
         numba.set_num_threads(threads)
-    from .volume import set_memory_limit
-
-    # Always set: None restores the default, so one run's limit never leaks into the next
-    # (several runs share a process under tests or when stv is called from Python).
-    set_memory_limit(memory_limit)
+        ctx.call_on_close(lambda: numba.set_num_threads(previous))
+    if memory_limit is not None:
+        set_memory_limit(memory_limit)
+        ctx.call_on_close(lambda: set_memory_limit(None))
     return backend
 
 

@@ -598,3 +598,13 @@ def test_trailing_slash_makes_output_a_directory(tmp_path):
     result = run("project", a, b, "-o", out)
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (tmp_path / "out.d").iterdir()) == ["a.png", "b.png"]
+
+
+def test_device_and_limits_do_not_leak_out_of_a_command(tmp_path):
+    from stv_cli.volume import memory_limit
+
+    before = (backend.get_backend(), memory_limit())
+    stack = make_stack(tmp_path / "stack")
+    args = ["--device", "numpy", "--memory-limit", "1G"]
+    assert run("project", stack, "-o", tmp_path / "out", *args).exit_code == 0
+    assert (backend.get_backend(), memory_limit()) == before
