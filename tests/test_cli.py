@@ -608,3 +608,25 @@ def test_device_and_limits_do_not_leak_out_of_a_command(tmp_path):
     args = ["--device", "numpy", "--memory-limit", "1G"]
     assert run("project", stack, "-o", tmp_path / "out", *args).exit_code == 0
     assert (backend.get_backend(), memory_limit()) == before
+
+
+def test_shell_completion_answers_without_numba():
+    code = (
+        "import sys\n"
+        "from stv_cli.cli import main\n"
+        "try:\n"
+        "    main(prog_name='stv')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('numba' in sys.modules)\n"
+    )
+    env = dict(os.environ, _STV_COMPLETE="bash_complete", COMP_WORDS="stv pro", COMP_CWORD="1")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "project" in result.stdout
+    assert result.stdout.strip().endswith("False")
+    script = dict(os.environ, _STV_COMPLETE="bash_source")
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=script
+    )
+    assert "_STV_COMPLETE" in result.stdout
