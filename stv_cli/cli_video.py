@@ -466,6 +466,7 @@ def _run_one(path: Path, settings, show_progress: bool, quiet: bool, verbose: bo
 
     from tqdm import tqdm
 
+    from .errors import StvError
     from .video import clip_name, run_clip
 
     bar = tqdm(
@@ -479,6 +480,12 @@ def _run_one(path: Path, settings, show_progress: bool, quiet: bool, verbose: bo
 
     try:
         result = run_clip(path, settings, progress)
+    except StvError as error:
+        # the batch's message names the clip already: drop the library's own "PATH: " prefix
+        text, prefix = str(error), f"{path}: "
+        if text.startswith(prefix):
+            raise type(error)(text[len(prefix) :]) from error
+        raise
     finally:
         bar.close()
     if not quiet:

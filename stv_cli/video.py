@@ -330,7 +330,10 @@ def run_clip(
     path = Path(path)
     paths = plan_outputs(path, settings.output)
     replace = claim_outputs(list(paths.values()), settings.output)
-    reader = open_clip(path, settings)
+    try:
+        reader = open_clip(path, settings)
+    except InputError as exc:
+        raise InputError(f"{exc} (failed at frame 0, before decoding)") from exc
     info = reader.info
     notes: list[str] = []
     total = frame_total(info) if not settings.frames_in else info.frame_count

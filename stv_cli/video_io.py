@@ -86,6 +86,11 @@ def _bits(stream) -> int:
     return max((c.bits for c in fmt.components), default=8)
 
 
+def _reason(exc: BaseException) -> str:
+    """FFmpeg's reason without the file name it appends (the message names the clip)."""
+    return getattr(exc, "strerror", None) or str(exc)
+
+
 def _open(path: Path):
     """Open a clip and its first video stream, or raise InputError naming the clip."""
     av = _av()
@@ -94,7 +99,7 @@ def _open(path: Path):
     try:
         container = av.open(str(path), mode="r")
     except (av.FFmpegError, OSError, ValueError) as exc:
-        raise InputError(f"{path}: cannot be read as a video ({exc})") from exc
+        raise InputError(f"{path}: cannot be read as a video ({_reason(exc)})") from exc
     if not container.streams.video:
         container.close()
         raise InputError(f"{path}: has no video stream (unreadable or truncated file?)")
@@ -144,7 +149,7 @@ def count_frames(path: str | Path) -> int:
     try:
         return sum(1 for packet in container.demux(stream) if packet.size)
     except _av().FFmpegError as exc:
-        raise InputError(f"{path}: cannot be demuxed ({exc})") from exc
+        raise InputError(f"{path}: cannot be demuxed ({_reason(exc)})") from exc
     finally:
         container.close()
 
@@ -280,7 +285,8 @@ class VideoReader(_FrameSource):
                 index += 1
         except (av.FFmpegError, OSError) as exc:
             raise InputError(
-                f"{self.path}: decoding failed at frame {index} ({exc}); truncated or corrupt file?"
+                f"{self.path}: decoding failed at frame {index} ({_reason(exc)}); "
+                "truncated or corrupt file?"
             ) from exc
         finally:
             container.close()

@@ -70,4 +70,122 @@ def test_help_lists_the_outputs_and_options():
         assert text in result.output
 
 
-_ = (json, np)
+# ------------------------------------------------------------------------ batches
+
+
+@pytest.fixture(scope="module")
+def bad_clips(tmp_path_factory):
+    """One clip per way of failing, each named after it."""
+    folder = tmp_path_factory.mktemp("bad")
+    full = video_io.write_pattern_clip(folder / "source.mp4", frames=12, height=H, width=W)
+    data = full.read_bytes()
+    (folder / "truncated.mp4").write_bytes(data[: len(data) * 6 // 10])
+    (folder / "zero.mkv").write_bytes(b"")
+    (folder / "garbage.mov").write_bytes(b"this is not a video" * 10)
+    avi = video_io.write_pattern_clip(
+        folder / "tmp.avi", frames=3, height=H, width=W, codec="mpeg4"
+    ).read_bytes()
+    (folder / "unknown_codec.avi").write_bytes(avi.replace(b"FMP4", b"QQQQ"))
+    first = video_io.write_pattern_clip(folder / "a.ts", frames=4, height=H, width=W)
+    second = video_io.write_pattern_clip(folder / "b.ts", frames=3, height=32, width=48)
+    (folder / "resized.ts").write_bytes(first.read_bytes() + second.read_bytes())
+    return {
+        "truncated.mp4": "truncated",
+        "zero.mkv": "cannot be read as a video",
+        "garbage.mov": "cannot be read as a video",
+        "unknown_codec.avi": "unknown codec",
+        "resized.ts": "frame 4 has size 48x32x3",
+    }, folder
+
+
+def test_batch_goes_on_past_bad_clips_and_exits_1(clip, bad_clips, tmp_path):
+    messages, folder = bad_clips
+    out = tmp_path / "out"
+    inputs = [folder / name for name in messages] + [clip]
+    result = invoke(
+        *inputs,
+        "-o",
+        out,
+        "--device",
+        "numpy",
+        "--telemetry",
+        out / "{name}.csv",
+        "--contact-sheet",
+        out / "{name}_sheet.png",
+    )
+    assert result.exit_code == 1, result.output
+    for name, message in messages.items():
+        line = next(x for x in result.stderr.splitlines() if name in x)
+        assert "failed" in line and message in line, line
+    assert "5 of 6 inputs failed" in result.stderr
+    # the good clip's outputs, and nothing else (no partial files of the failed clips)
+    assert sorted(p.name for p in out.iterdir()) == ["walk.csv", "walk.mp4", "walk_sheet.png"]
+    expected = sorted(str(out / n) for n in ("walk.mp4", "walk.csv", "walk_sheet.png"))
+    assert sorted(result.stdout.split()) == expected
+
+
+def test_each_bad_clip_alone_exits_1_naming_clip_and_frame(bad_clips, tmp_path):
+    messages, folder = bad_clips
+    for name, message in messages.items():
+        result = invoke(folder / name, "-o", tmp_path / "out", "--device", "numpy")
+        assert result.exit_code == 1, (name, result.output)
+        assert name in result.stderr and message in result.stderr
+        assert "frame" in result.stderr  # the frame reached
+        assert result.stderr.count(name) == 1  # named once, not once per layer
+        assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_json_report_skip_existing_and_overwrite(clip, tmp_path):
+    out = tmp_path / "out"
+    first = invoke(clip, "-o", out, "--device", "numpy", "--json")
+    assert first.exit_code == 0
+    report = json.loads(first.stdout)
+    assert report["ok"] == 1 and report["results"][0]["outputs"] == [str(out / "walk.mp4")]
+    again = invoke(clip, "-o", out, "--device", "numpy")
+    assert again.exit_code == 1 and "--overwrite" in again.stderr
+    skipped = invoke(clip, "-o", out, "--device", "numpy", "--skip-existing", "--json")
+    assert skipped.exit_code == 0 and json.loads(skipped.stdout)["skipped"] == 1
+    replaced = invoke(clip, "-o", out, "--device", "numpy", "--overwrite")
+    assert replaced.exit_code == 0 and replaced.stdout.strip() == str(out / "walk.mp4")
+
+
+def test_single_file_output_odd_size_note_and_frame_rate(tmp_path):
+    gif = video_io.write_pattern_clip(tmp_path / "odd.gif", frames=5, height=23, width=31, fps=10)
+    result = invoke(gif, "-o", tmp_path / "projected.mkv", "--device", "numpy", "--depth", "2")
+    assert result.exit_code == 0, result.output
+    assert "31x23 padded to 32x24" in result.stderr
+    info = video_io.probe(tmp_path / "projected.mkv")
+    assert (info.width, info.height, info.fps) == (32, 24, 10)
+    assert video_io.frame_total(info) == 5
+
+
+def test_frames_in_folder_and_super_resolution_size(tmp_path):
+    from PIL import Image
+
+    folder = tmp_path / "shots"
+    folder.mkdir()
+    for i in range(4):
+        image = video_io.to_uint8(video_io.pattern_frame(i, 12, 16))
+        Image.fromarray(image).save(folder / f"{i}.png")
+    result = invoke(
+        folder,
+        "--frames-in",
+        "--fps",
+        "8",
+        "-o",
+        tmp_path / "out",
+        "--device",
+        "numpy",
+        "--super-resolution",
+        "linear:2",
+        "--frames",
+        tmp_path / "frames",
+    )
+    assert result.exit_code == 0, result.output
+    info = video_io.probe(tmp_path / "out" / "shots.mp4")
+    assert (info.width, info.height, info.fps) == (32, 24, 8)
+    assert video_io.frame_total(info) == 4
+    assert sorted(p.name for p in (tmp_path / "frames").iterdir())[-1] == "000003.png"
+    np.testing.assert_array_equal(
+        np.asarray(Image.open(tmp_path / "frames" / "000000.png")).shape, (24, 32, 3)
+    )
