@@ -34,3 +34,4 @@ __all__ = [
     "slice_statistics",
     "upscale_bilinear",
 ]
+from .decode import decode_latent  # noqa: E402,F401
