@@ -221,20 +221,30 @@ def check_unique_names(inputs: list[Path], names: list[str]) -> None:
 
 
 def batch_printer(command: str, json_report: bool, quiet: bool, verbose: bool):
-    """The ``on_result`` of a batch: paths on stdout, failures and notes on stderr."""
+    """The ``on_result`` of a batch: paths on stdout, failures and notes on stderr.
+
+    Lines go through ``tqdm.write``, which lifts the progress bars out of the way first, so a
+    path or a message never lands in the middle of a bar on a shared terminal.
+    """
+    import sys
+
+    from tqdm import tqdm
+
+    def say(text: str, err: bool = False) -> None:
+        tqdm.write(text, file=sys.stderr if err else sys.stdout)
 
     def on_result(result) -> None:
         if result.status == "failed":
-            click.echo(f"stv {command}: failed: {result.input}: {result.error}", err=True)
+            say(f"stv {command}: failed: {result.input}: {result.error}", err=True)
         elif result.status == "skipped":
             if not quiet:
-                click.echo(f"stv {command}: skipped {result.input}: {result.error}", err=True)
+                say(f"stv {command}: skipped {result.input}: {result.error}", err=True)
         else:
             if verbose:
-                click.echo(f"stv {command}: {result.input}: {result.seconds:.3f} s", err=True)
+                say(f"stv {command}: {result.input}: {result.seconds:.3f} s", err=True)
             if not json_report:
                 for output in result.outputs:
-                    click.echo(output)
+                    say(output)
 
     return on_result
 
