@@ -229,3 +229,22 @@ def time_decode(depth, height, width, n_features, *, backend="cpu", seed=0, repe
         "draws_per_second": draws / best,
         "threads": threads,
     }
+
+
+def throughput_report(
+    shape=(16, 512, 512), n_features=64, *, reference_shape=(1, 16, 512), seed=0, repeat=3
+):
+    """Draws per second of the numba kernel on ``shape`` and of the NumPy reference.
+
+    The reference runs on the smaller ``reference_shape`` (it is sequential and slow); its
+    rate is per draw, so the two compare directly. Returns a dict with ``kernel`` and
+    ``reference`` (the :func:`time_decode` reports) and ``speedup`` (kernel draws/s over
+    reference draws/s).
+    """
+    kernel = time_decode(*shape, n_features, backend="cpu", seed=seed, repeat=repeat)
+    reference = time_decode(*reference_shape, n_features, backend="numpy", seed=seed, repeat=1)
+    return {
+        "kernel": kernel,
+        "reference": reference,
+        "speedup": kernel["draws_per_second"] / reference["draws_per_second"],
+    }

@@ -219,3 +219,11 @@ def test_time_decode_reports_throughput():
     assert report["draws_per_second"] > 0 and report["threads"] >= 1
     slow = decode.time_decode(1, 2, 8, 4, backend="numpy", repeat=1)
     assert slow["threads"] == 1 and slow["draws"] == 64
+
+
+def test_throughput_report_compares_kernel_and_reference():
+    report = decode.throughput_report((1, 2, 8), 4, reference_shape=(1, 1, 8), repeat=1)
+    assert report["kernel"]["draws"] == 64 and report["reference"]["draws"] == 32
+    assert report["speedup"] == pytest.approx(
+        report["kernel"]["draws_per_second"] / report["reference"]["draws_per_second"]
+    )
