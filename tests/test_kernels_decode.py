@@ -115,6 +115,16 @@ def test_numba_kernel_matches_reference(shape):
     np.testing.assert_allclose(got, want, atol=ATOL, rtol=0)
 
 
+def test_kernels_agree_where_the_block_counter_crosses_2_pow_32():
+    # draws around block 2**32: the high counter word (word 13) starts to count
+    start = 16 * (2**32 - 3) + 5
+    latent = np.array([0.5, -1.0, 2.0], np.float32)
+    key = chacha.key_words_from_seed(77)
+    got = decode.decode_latent(key, start, latent, 1, 2, 20)
+    want = decode_reference.decode_latent(key, start, latent, 1, 2, 20)
+    np.testing.assert_allclose(got, want, atol=ATOL, rtol=0)
+
+
 @settings(max_examples=25, deadline=None)
 @given(
     d=st.integers(1, 3),
