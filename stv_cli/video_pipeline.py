@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .backend import ops
 from .errors import InvalidDimensions, InvalidValue, NonFiniteValue, ShapeMismatch
 from .telemetry import AtlasFrame, AtlasMetric, ChronoSnapshot, ChronoSummary
 from .temporal import TemporalResonanceBuffer
@@ -511,7 +510,7 @@ class VideoPipeline:
         motion = self.motion_filter.process(frame)
         self._fuse(frame, motion)
         fused = self._volume.voxels
-        per_depth = ops().slice_statistics(fused)["abs_mean"]
+        per_depth = np.array([tensor_energy(fused[z]) for z in range(fused.shape[0])], F32)
         history = self.temporal_buffer.history
         if history is None or history.size != per_depth.size:
             self.temporal_buffer.clear()
