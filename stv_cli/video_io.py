@@ -700,17 +700,20 @@ def _json_ready(value):
 def pattern_frame(index: int, height: int, width: int, *, scene: int = 0) -> np.ndarray:
     """A moving test pattern (float32 (H, W, 3) in [0, 1]); ``scene`` changes its look.
 
-    A diagonal gradient drifting right one pixel per frame with a bright bar sweeping down;
-    used by the tests, the benchmark and the README demo.
+    Diagonal stripes drifting one pixel per frame and a bright bar sweeping down; an odd
+    ``scene`` mirrors the stripes and recolours them (a scene cut). Used by the tests, the
+    benchmark and the README demo.
     """
     y = np.arange(height, dtype=np.float32)[:, None]
     x = np.arange(width, dtype=np.float32)[None, :]
-    phase = np.float32(scene * 1.7)
-    base = 0.5 + 0.5 * np.sin((x - index) * np.float32(0.2) + y * np.float32(0.1) + phase)
+    slope = np.float32(-0.1 if scene % 2 else 0.1)
+    base = 0.5 + 0.5 * np.sin((x - index) * np.float32(0.2) + y * slope)
     bar = (np.abs(y - (index * 2) % height) < max(1, height // 12)).astype(np.float32)
+    bar = np.broadcast_to(bar, base.shape)
+    channels = [base, 0.6 * base + 0.4 * bar, bar]
     if scene % 2:
-        base = 1.0 - base
-    rgb = np.stack([base, 0.6 * base + 0.4 * bar, np.broadcast_to(bar, base.shape)], axis=-1)
+        channels = [0.3 * base + 0.7 * bar, base, 1.0 - base]
+    rgb = np.stack(channels, axis=-1)
     return np.ascontiguousarray(np.clip(rgb, 0.0, 1.0), dtype=np.float32)
 
 
