@@ -165,6 +165,8 @@ class ZSpaceVolume:
     __hash__ = None  # type: ignore[assignment]  # volumes are mutable (accumulate)
 
     def __init__(self, voxels: np.ndarray, *, copy: bool = False) -> None:
+        if isinstance(voxels, ZSpaceVolume):
+            voxels = voxels.voxels
         array = _as_4d(np.asarray(voxels), "voxels")
         if 0 in array.shape:
             raise InvalidDimensions(

@@ -74,6 +74,12 @@ def test_constructor_adopts_float32_contiguous_arrays_without_copying():
     assert not np.shares_memory(ZSpaceVolume(a, copy=True).voxels, a)
 
 
+def test_constructor_accepts_a_volume_sharing_or_copying_its_voxels():
+    v = ZSpaceVolume.zeros(2, 2, 2)
+    assert np.shares_memory(ZSpaceVolume(v).voxels, v.voxels)
+    assert not np.shares_memory(ZSpaceVolume(v, copy=True).voxels, v.voxels)
+
+
 def test_constructor_converts_other_dtypes_and_non_contiguous_input_once():
     a = np.arange(24, dtype=np.float64).reshape(2, 3, 4)
     v = ZSpaceVolume(a[:, :, ::2])
