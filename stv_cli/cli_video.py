@@ -12,6 +12,7 @@ import click
 
 from .cli_options import (
     ANY_FINITE,
+    IMAGE_FORMATS,
     NON_NEGATIVE,
     POSITIVE,
     UNIT,
@@ -20,7 +21,6 @@ from .cli_options import (
     device_options,
     grid_options,
     grid_settings,
-    image_output_options,
     output_mode_options,
     report_options,
 )
@@ -245,6 +245,22 @@ def clip_output_options(func):
                 "energy, weight entropy, z_signal, depth weights, scene-cut resets.",
             ),
             click.option(
+                "--format",
+                "image_format",
+                type=click.Choice(IMAGE_FORMATS, case_sensitive=False),
+                default="png",
+                show_default=True,
+                help="Image format of the --frames files.",
+            ),
+            click.option(
+                "--bit-depth",
+                type=click.Choice(["8", "16"]),
+                default="8",
+                show_default=True,
+                help="Bits per channel of the images written (16 needs png or tif); the "
+                "video is always 8-bit yuv420p.",
+            ),
+            click.option(
                 "--compress-level",
                 type=BoundedInt(0, 9),
                 default=None,
@@ -287,7 +303,6 @@ def clip_output_options(func):
 @projector_options
 @clip_output_options
 @grid_options
-@image_output_options
 @output_mode_options
 @device_options
 @report_options
@@ -339,7 +354,7 @@ def video(ctx: click.Context, inputs: tuple[Path, ...], output: Path, **options)
     check_output_mode(options["overwrite"], options["skip_existing"])
     to_directory = _resolve_video_output(output, len(inputs))
     _check_templates(options, len(inputs))
-    image_format = (options["image_format"] or "png").lower()
+    image_format = options["image_format"].lower()
     bit_depth = int(options["bit_depth"])
     check_bit_depth(bit_depth, image_format)
     for kind in ("contact_sheet", "long_exposure"):
@@ -399,8 +414,6 @@ def _check_templates(options: dict, count: int) -> None:
 
 
 def _check_image_path(value: str, kind: str, bit_depth: int) -> None:
-    from .cli_options import IMAGE_FORMATS
-
     ext = Path(value).suffix.lower().lstrip(".")
     flag = "--" + kind.replace("_", "-")
     if ext not in IMAGE_FORMATS:

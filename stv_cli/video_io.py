@@ -94,6 +94,8 @@ def _reason(exc: BaseException) -> str:
 def _open(path: Path):
     """Open a clip and its first video stream, or raise InputError naming the clip."""
     av = _av()
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not a clip (--frames-in reads folders of frames)")
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     try:

@@ -189,3 +189,12 @@ def test_frames_in_folder_and_super_resolution_size(tmp_path):
     np.testing.assert_array_equal(
         np.asarray(Image.open(tmp_path / "frames" / "000000.png")).shape, (24, 32, 3)
     )
+
+
+def test_a_folder_without_frames_in_and_16_bit_jpeg_are_refused(clip, tmp_path):
+    folder = tmp_path / "shots"
+    folder.mkdir()
+    result = invoke(folder, "-o", tmp_path / "out", "--device", "numpy")
+    assert result.exit_code == 1 and "--frames-in" in result.stderr
+    result = invoke(clip, "-o", tmp_path / "out", "--format", "jpg", "--bit-depth", "16")
+    assert result.exit_code == 2 and "16-bit" in result.output
