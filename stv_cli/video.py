@@ -7,6 +7,9 @@ volume with the chrono and atlas (SPEC A.12) -> the projection is the output fra
 the writer's thread. A motion energy above ``scene_cut`` clears the ring and the projector's
 temporal state first (the pipeline's telemetry runs on, so it stays the library's).
 
+``StreamingProjection`` is that per-frame model on its own (frames in, projections out, no
+files); ``ClipSinks`` are the outputs; ``run_clip`` joins them for one clip.
+
 Memory does not grow with the clip: the reader and writer queues are bounded, the ring holds
 ``depth`` frames, the contact sheet keeps at most ``max_cells`` frames, the long exposure is
 one running frame and the telemetry is streamed to its file row by row.
@@ -298,6 +301,94 @@ def open_clip(path: Path, settings: VideoSettings):
     return VideoReader(path, queue_size=settings.queue_size)
 
 
+class StreamingProjection:
+    """The per-frame model without any files: pipeline, frame ring, stream projector.
+
+    ``push(image, timestamp)`` returns ``(projection, pipeline_output, reset)``; a library
+    user can drive it with frames from anywhere. Raises InputError on a frame of a new size.
+    """
+
+    def __init__(self, stream: StreamSettings, name: str = "clip") -> None:
+        self.stream, self.name = stream, name
+        self.pipeline = make_pipeline(stream)
+        self.projector = make_stream_projector(stream)
+        self.resets: list[int] = []
+        self._ring: FrameRing | None = None
+        self._shape: tuple[int, ...] | None = None
+        self._index = 0
+
+    def push(self, image: np.ndarray, timestamp: float):
+        """Project the newest frame over the last ``depth`` frames (see the module docstring)."""
+        index = self._index
+        if self._shape is None:
+            self._shape = image.shape
+            self._ring = FrameRing(self.stream.depth, image.shape)
+        elif image.shape != self._shape:
+            raise InputError(
+                f"{self.name}: frame {index} has size {_size(image.shape)} but the clip "
+                f"started at {_size(self._shape)}; a clip must keep one frame size"
+            )
+        result = self.pipeline.push(image, timestamp)
+        cut = self.stream.scene_cut
+        reset = cut is not None and index > 0 and metric(result.atlas, METRICS[0]) > cut
+        if reset:
+            self._ring.clear()
+            self.projector.reset()
+            self.resets.append(index)
+        volume = _volume(self._ring.push(image))
+        if self.stream.calibrate:
+            chrono = result.chrono_snapshot.summary
+            projection, _ = self.projector.step(volume, chrono=chrono, atlas=result.atlas)
+        else:
+            projection, _ = self.projector.step(volume)
+        self._index += 1
+        return np.ascontiguousarray(projection, dtype=F32), result, reset
+
+
+class ClipSinks:
+    """Every output of one clip, fed one projected frame at a time, on temporary paths."""
+
+    def __init__(self, stack: ExitStack, temp: dict, clip: Path, info, out, total) -> None:
+        from .video_io import VideoWriter
+
+        self.temp, self.out = temp, out
+        self.video = VideoWriter(temp["video"], fps=info.fps, codec=out.codec, crf=out.crf)
+        stack.callback(self.video.abort)  # a no-op after close; stops the thread on errors
+        self.telemetry = _telemetry_writer(stack, temp.get("telemetry"), clip, info)
+        self.save_frame = _frame_saver(stack, temp.get("frames"), out)
+        wants_sheet = "contact_sheet" in temp
+        self.sheet = ContactSheet(out.every, total, out.max_cells) if wants_sheet else None
+        self.exposure = None
+        self.frames = 0
+
+    def add(self, index: int, projection: np.ndarray, result, reset: bool) -> None:
+        """Hand one projected frame (and its pipeline output) to every output."""
+        self.video.write(projection)
+        if self.save_frame is not None:
+            self.save_frame(index, projection)
+        if self.sheet is not None:
+            self.sheet.offer(index, projection)
+        if "long_exposure" in self.temp:
+            self.exposure = _expose(self.exposure, projection, index, self.out.exposure_alpha)
+        if self.telemetry is not None:
+            self.telemetry.write(telemetry_row(index, result.timestamp, result, reset))
+        self.frames = index + 1
+
+    def finish(self, resets: list[int]) -> list[str]:
+        """Flush the encoder and write the images; returns notes for the user."""
+        self.video.close()
+        if self.telemetry is not None:
+            self.telemetry.close({"frame_count": self.frames, "resets": resets})
+        if self.sheet is not None:
+            _save_grid(self.temp["contact_sheet"], self.sheet.cells, self.out)
+        if self.exposure is not None:
+            _save_image(self.temp["long_exposure"], self.exposure.voxels[0], self.out)
+        if not self.video.padded:
+            return []
+        h, w = self.video.size
+        return [f"{w}x{h} padded to {w + w % 2}x{h + h % 2} (yuv420p needs even sizes)"]
+
+
 def run_clip(
     path: str | Path, settings: VideoSettings, progress: Progress | None = None
 ) -> ClipResult:
@@ -324,7 +415,7 @@ def run_clip(
     stv_cli.batch.SkipInput
         With ``skip_existing`` when every output exists.
     """
-    from .video_io import VideoWriter, frame_total
+    from .video_io import frame_total
 
     start = time.perf_counter()
     path = Path(path)
@@ -335,84 +426,30 @@ def run_clip(
     except InputError as exc:
         raise InputError(f"{exc} (failed at frame 0, before decoding)") from exc
     info = reader.info
-    notes: list[str] = []
-    total = frame_total(info) if not settings.frames_in else info.frame_count
-    out = settings.output
-    stream = settings.stream
+    total = info.frame_count if settings.frames_in else frame_total(info)
+    model = StreamingProjection(settings.stream, str(path))
     index = 0
     with ExitStack() as stack:
         stack.enter_context(reader)
         temp = _open_temporaries(stack, paths, replace)
-        writer = VideoWriter(temp["video"], fps=info.fps, codec=out.codec, crf=out.crf)
-        stack.callback(writer.abort)  # a no-op after close; stops the thread on errors
-        telemetry = _telemetry_writer(stack, temp.get("telemetry"), path, info)
-        frame_saver = _frame_saver(stack, temp.get("frames"), out)
-        sheet = ContactSheet(out.every, total, out.max_cells) if "contact_sheet" in temp else None
-        exposure = None
-        pipeline = make_pipeline(stream)
-        projector = make_stream_projector(stream)
-        ring = None
-        first_shape = None
-        resets: list[int] = []
+        sinks = ClipSinks(stack, temp, path, info, settings.output, total)
         try:
             for frame in reader:
                 index = frame.index
-                image = frame.image
-                if first_shape is None:
-                    first_shape = image.shape
-                    ring = FrameRing(stream.depth, image.shape)
-                elif image.shape != first_shape:
-                    raise InputError(
-                        f"{path}: frame {index} has size {_size(image.shape)} but the clip "
-                        f"started at {_size(first_shape)}; a clip must keep one frame size"
-                    )
-                result = pipeline.push(image, frame.timestamp)
-                motion = metric(result.atlas, METRICS[0])
-                reset = stream.scene_cut is not None and index > 0 and motion > stream.scene_cut
-                if reset:
-                    ring.clear()
-                    projector.reset()
-                    resets.append(index)
-                volume = _volume(ring.push(image))
-                if stream.calibrate:
-                    chrono = result.chrono_snapshot.summary
-                    projection, _ = projector.step(volume, chrono=chrono, atlas=result.atlas)
-                else:
-                    projection, _ = projector.step(volume)
-                projection = np.ascontiguousarray(projection, dtype=F32)  # a new array per step
-                writer.write(projection)
-                if frame_saver is not None:
-                    frame_saver(index, projection)
-                if sheet is not None:
-                    sheet.offer(index, projection)
-                if "long_exposure" in temp:
-                    exposure = _expose(exposure, projection, index, out.exposure_alpha)
-                if telemetry is not None:
-                    telemetry.write(telemetry_row(index, result.timestamp, result, reset))
+                projection, result, reset = model.push(frame.image, frame.timestamp)
+                sinks.add(index, projection, result, reset)
                 if progress is not None:
                     progress(index + 1, total)
-            writer.close()
-            if telemetry is not None:
-                telemetry.close({"frame_count": index + 1, "resets": resets})
+            notes = [f"{path}: {note}" for note in sinks.finish(model.resets)]
         except InputError:
             raise
         except StvError as exc:
             raise InputError(f"{path}: failed at frame {index}: {exc}") from exc
-        frames = index + 1
-        if writer.padded:
-            h, w = writer.size
-            notes.append(
-                f"{path}: {w}x{h} padded to {w + w % 2}x{h + h % 2} (yuv420p needs even sizes)"
-            )
-        if sheet is not None:
-            _save_grid(temp["contact_sheet"], sheet.cells, out)
-        if exposure is not None:
-            _save_image(temp["long_exposure"], exposure.voxels[0], out)
     return ClipResult(
         outputs=list(paths.values()),
-        frames=frames,
+        frames=sinks.frames,
         fps=float(info.fps),
-        resets=resets,
+        resets=model.resets,
         notes=notes,
         seconds=time.perf_counter() - start,
     )
