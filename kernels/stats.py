@@ -10,43 +10,75 @@ bit.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import get_num_threads, njit, prange
 
 from .reference import check_volume
 
 _KEYS = ("mean", "std", "std_one_pass", "energy", "abs_mean")
 
+#: Independent row ranges per thread.
+TASKS_PER_THREAD = 4
 
-@njit(parallel=True, cache=True)
-def _row_sums(rows, sums):
-    # rows (D*H, R); sums (D*H, 3) of float64: sum v, sum v^2, sum |v| per row. Rows are the
-    # parallel unit so a single slice still uses every thread.
-    for r in prange(rows.shape[0]):
-        row = rows[r]
+
+@njit(cache=True)
+def _flush(columns, partial, z):
+    # add one task's column sums for slice z into its partial results and clear them
+    for k in range(columns.shape[0]):
+        acc = columns[k]
         total = 0.0
-        squares = 0.0
-        absolute = 0.0
-        for i in range(row.size):
-            v = np.float64(row[i])
-            total += v
-            squares += v * v
-            absolute += abs(v)
-        sums[r, 0] = total
-        sums[r, 1] = squares
-        sums[r, 2] = absolute
+        for i in range(acc.size):
+            total += acc[i]
+            acc[i] = 0.0
+        partial[z, k] += total
 
 
 @njit(parallel=True, cache=True)
-def _row_deviations(rows, height, mean, deviations):
-    # second pass of the two-pass variance: sum (v - mean_z)^2 per row, in float64
-    for r in prange(rows.shape[0]):
-        row = rows[r]
-        m = mean[r // height]
-        acc = 0.0
-        for i in range(row.size):
-            e = np.float64(row[i]) - m
-            acc += e * e
-        deviations[r] = acc
+def _slice_sums(rows, height, mean, columns, partial):
+    # rows (D*H, R). Task t walks its own contiguous range of rows and accumulates them
+    # column-wise into columns[t] (float64, (k, R)): an element-wise add vectorises, where a
+    # running scalar sum would be one long dependency chain (no reassociation without
+    # fastmath). At each slice boundary the columns are summed into partial[t, z].
+    # With `mean` empty: k = 0, 1, 2 sum v, v^2 and |v|; otherwise k = 0 sums (v - mean_z)^2.
+    two_pass = mean.size > 0
+    nrows, run = rows.shape
+    ntasks = columns.shape[0]
+    for t in prange(ntasks):
+        begin = t * nrows // ntasks
+        end = (t + 1) * nrows // ntasks
+        cols = columns[t]
+        part = partial[t]
+        for k in range(cols.shape[0]):
+            for i in range(run):
+                cols[k, i] = 0.0
+        for r in range(begin, end):
+            z = r // height
+            row = rows[r]
+            if two_pass:
+                m = mean[z]
+                dev = cols[0]
+                for i in range(run):
+                    e = np.float64(row[i]) - m
+                    dev[i] += e * e
+            else:
+                total = cols[0]
+                squares = cols[1]
+                absolute = cols[2]
+                for i in range(run):
+                    v = np.float64(row[i])
+                    total[i] += v
+                    squares[i] += v * v
+                    absolute[i] += abs(v)
+            if r + 1 == end or (r + 1) % height == 0:
+                _flush(cols, part, z)
+
+
+def _sums(rows, d, h, mean, k):
+    """Per-slice float64 sums, (D, k), from the rows of a (D*H, R) view."""
+    ntasks = max(1, min(d * h, TASKS_PER_THREAD * get_num_threads()))
+    columns = np.empty((ntasks, k, rows.shape[1]), dtype=np.float64)
+    partial = np.zeros((ntasks, d, k), dtype=np.float64)
+    _slice_sums(rows, h, mean, columns, partial)
+    return partial.sum(axis=0)
 
 
 def slice_statistics(vol: np.ndarray) -> dict[str, np.ndarray]:
@@ -72,17 +104,13 @@ def slice_statistics(vol: np.ndarray) -> dict[str, np.ndarray]:
     if n == 0 or d == 0:
         return res
     rows = vol.reshape(d * h, w * c)
-    sums = np.empty((d * h, 3), dtype=np.float64)
-    _row_sums(rows, sums)
-    per_slice = sums.reshape(d, h, 3).sum(axis=1)
-    mean = per_slice[:, 0] / n
-    energy = per_slice[:, 1] / n
-    deviations = np.empty(d * h, dtype=np.float64)
-    _row_deviations(rows, h, mean, deviations)
-    two_pass = deviations.reshape(d, h).sum(axis=1) / n
+    sums = _sums(rows, d, h, np.empty(0, dtype=np.float64), 3)
+    mean = sums[:, 0] / n
+    energy = sums[:, 1] / n
+    two_pass = _sums(rows, d, h, mean, 1)[:, 0] / n
     res["mean"][:] = mean
     res["energy"][:] = energy
-    res["abs_mean"][:] = per_slice[:, 2] / n
+    res["abs_mean"][:] = sums[:, 2] / n
     res["std"][:] = np.sqrt(np.fmax(two_pass, 0.0))
     with np.errstate(invalid="ignore", over="ignore"):  # inf - inf is NaN, and NaN gives 0
         res["std_one_pass"][:] = np.sqrt(np.fmax(energy - mean * mean, 0.0))

@@ -113,3 +113,13 @@ def test_empty_slices_give_zeros(ops):
     s = ops.slice_statistics(np.zeros((3, 0, 4, 1), F32))
     for key in KEYS:
         np.testing.assert_array_equal(s[key], np.zeros(3, F32))
+
+
+def test_row_ranges_crossing_slices_match_reference(rng):
+    # several slices per task and several tasks per slice: the column sums must be flushed
+    # into the right slice at every boundary
+    for shape in [(5, 37, 3, 2), (1, 50, 4, 1), (40, 1, 3, 3)]:
+        vol = (rng.standard_normal(shape) * 3 + rng.uniform(-50, 50, (shape[0], 1, 1, 1))).astype(
+            F32
+        )
+        assert_stats_close(cpu.slice_statistics(vol), reference.slice_statistics(vol))
