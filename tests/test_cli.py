@@ -630,3 +630,29 @@ def test_shell_completion_answers_without_numba():
         [sys.executable, "-c", code], capture_output=True, text=True, env=script
     )
     assert "_STV_COMPLETE" in result.stdout
+
+
+def test_format_option_names_the_outputs_of_many_inputs(tmp_path):
+    a = make_stack(tmp_path / "a", channels=3)
+    b = make_stack(tmp_path / "b", channels=3, seed=1)
+    result = run("project", a, b, "-o", tmp_path / "out", "--format", "jpg", "--grid")
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert names == ["a.jpg", "a_grid.jpg", "b.jpg", "b_grid.jpg"]
+    with Image.open(tmp_path / "out" / "a.jpg") as img:
+        assert img.format == "JPEG"
+    clash = run("project", a, "-o", tmp_path / "x.png", "--format", "tif")
+    assert clash.exit_code == 2
+    assert "contradicts the extension" in clash.output
+
+
+def test_decode_skip_existing_and_json(tmp_path):
+    np.save(tmp_path / "lat.npy", np.ones((2, 3), np.float32))
+    args = ["--depth", "2", "--height", "3", "--width", "3", "--json"]
+    first = run("decode", tmp_path / "lat.npy", "-o", tmp_path / "out", *args)
+    assert first.exit_code == 0, first.output
+    outputs = json.loads(first.stdout)["results"][0]["outputs"]
+    assert [Path(p).name for p in outputs] == ["lat_000.png", "lat_001.png"]
+    again = run("decode", tmp_path / "lat.npy", "-o", tmp_path / "out", *args, "--skip-existing")
+    assert again.exit_code == 0
+    assert json.loads(again.stdout)["results"][0]["status"] == "skipped"
