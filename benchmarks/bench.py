@@ -574,7 +574,7 @@ def parse_args(argv):
     p.add_argument("--kernels", default=",".join(k.name for k in KERNELS), help="comma list")
     p.add_argument("--backend", default="auto", choices=("auto", "cpu", "numpy"))
     p.add_argument("--json", metavar="FILE", help="also write every figure to FILE as JSON")
-    p.add_argument("--budget", type=float, default=2.0, help="seconds of timed calls per row")
+    p.add_argument("--budget", type=float, default=1.0, help="seconds of timed calls per row")
     p.add_argument("--triad-mib", type=int, default=256, help="MiB per triad array")
     p.add_argument(
         "--startup",

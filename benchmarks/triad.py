@@ -18,7 +18,7 @@ import numpy as np
 from numba import njit, prange
 
 
-@njit(parallel=True, cache=False)
+@njit(parallel=True, cache=True)
 def _triad(a, b, c, s):
     for i in prange(a.shape[0]):
         a[i] = b[i] + s * c[i]
