@@ -349,7 +349,7 @@ def video(ctx: click.Context, inputs: tuple[Path, ...], output: Path, **options)
         finish_batch,
     )
     from .cli_options import check_output_mode
-    from .video import clip_name
+    from .pipeline_outputs import input_name
 
     check_output_mode(options["overwrite"], options["skip_existing"])
     to_directory = _resolve_video_output(output, len(inputs))
@@ -360,7 +360,7 @@ def video(ctx: click.Context, inputs: tuple[Path, ...], output: Path, **options)
     for kind in ("contact_sheet", "long_exposure"):
         if options[kind]:
             _check_image_path(options[kind], kind, bit_depth)
-    check_unique_names(list(inputs), [clip_name(p) for p in inputs])
+    check_unique_names(list(inputs), [input_name(p) for p in inputs])
     apply_device(options["device"], options["threads"])
     settings = _settings(options, output, to_directory, image_format, bit_depth)
     show_progress = progress_enabled(options["quiet"])
@@ -480,10 +480,11 @@ def _run_one(path: Path, settings, show_progress: bool, quiet: bool, verbose: bo
     from tqdm import tqdm
 
     from .errors import StvError
-    from .video import clip_name, run_clip
+    from .pipeline_outputs import input_name
+    from .video import run_clip
 
     bar = tqdm(
-        desc=clip_name(path), unit="frame", file=sys.stderr, disable=not show_progress, leave=False
+        desc=input_name(path), unit="frame", file=sys.stderr, disable=not show_progress, leave=False
     )
 
     def progress(done: int, total: int | None) -> None:

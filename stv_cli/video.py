@@ -43,6 +43,7 @@ import numpy as np
 
 from .errors import InputError, InvalidValue, StvError
 from .pipeline import GridSettings, ProjectionSettings
+from .pipeline_outputs import claim_outputs, input_name
 
 F32 = np.float32
 METRICS = ("z.motion_energy", "z.resonance_energy", "z.weight_entropy")
@@ -227,11 +228,6 @@ class ContactSheet:
 # ---------------------------------------------------------------------------- outputs
 
 
-def clip_name(path: Path) -> str:
-    """The name a clip's outputs are called after: a folder's name, a file's stem."""
-    return path.name if path.is_dir() else path.stem
-
-
 def video_suffix(codec: str) -> str:
     """The container of a codec's output when ``-o`` is a directory."""
     from .video_io import CODEC_SUFFIX
@@ -241,7 +237,7 @@ def video_suffix(codec: str) -> str:
 
 def plan_outputs(path: Path, out: VideoOutputSettings) -> dict[str, Path]:
     """The files (and frames folder) one clip writes, by kind; see the module docstring."""
-    name = clip_name(Path(path))
+    name = input_name(Path(path))
     if out.to_directory:
         paths = {"video": out.out / f"{name}{video_suffix(out.codec)}"}
     else:
@@ -251,28 +247,6 @@ def plan_outputs(path: Path, out: VideoOutputSettings) -> dict[str, Path]:
         if template:
             paths[kind] = Path(template.replace("{name}", name))
     return paths
-
-
-def claim_outputs(paths: list[Path], out: VideoOutputSettings) -> bool:
-    """Skip (all exist, ``skip_existing``) or refuse (one exists) before any work.
-
-    Returns whether existing files may be replaced (``overwrite``, or ``skip_existing`` when
-    only some exist: an interrupted clip is redone whole).
-    """
-    from .atomic import OutputExists
-    from .batch import SkipInput
-
-    existing = [p for p in paths if p.exists()]
-    if out.skip_existing:
-        if existing and len(existing) == len(paths):
-            raise SkipInput(paths, "outputs exist (--skip-existing)")
-        return True
-    if existing and not out.overwrite:
-        raise OutputExists(
-            f"output {str(existing[0])!r} exists; pass --overwrite to replace it "
-            "or --skip-existing to skip clips already done"
-        )
-    return out.overwrite
 
 
 def telemetry_row(index: int, timestamp: float, result, reset: bool) -> dict:

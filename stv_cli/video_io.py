@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from .errors import InputError, InvalidValue
+from .grid import to_uint8  # SPEC Part G quantisation, shared with every image stv writes
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".gif", ".m4v", ".ts")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
@@ -168,14 +169,6 @@ def to_float(pixels: np.ndarray) -> np.ndarray:
     return image[:, :, None] if image.ndim == 2 else image
 
 
-def to_uint8(image: np.ndarray) -> np.ndarray:
-    """float32 (H, W, C) -> uint8: trunc(clamp(v*255 + 0.5, 0, 255)), NaN as 0 (SPEC Part G)."""
-    scaled = np.nan_to_num(image, nan=0.0, posinf=1.0, neginf=0.0) * np.float32(255.0)
-    scaled += np.float32(0.5)
-    np.clip(scaled, 0.0, 255.0, out=scaled)
-    return scaled.astype(np.uint8)
-
-
 def pad_even(pixels: np.ndarray) -> np.ndarray:
     """Repeat the last row and/or column so that height and width are even (yuv420p)."""
     h, w = pixels.shape[:2]
@@ -303,18 +296,15 @@ class VideoReader(_FrameSource):
             raise InputError(f"{self.path}: has no frames (empty or truncated file)")
 
 
-def natural_key(path: Path) -> list:
-    """Sort key that puts frame_2 before frame_10."""
-    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
-
-
 def list_frame_files(folder: str | Path) -> list[Path]:
     """The image files of a folder, in natural order."""
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"{folder}: not a folder of frames")
     files = [p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()]
-    return sorted(files, key=natural_key)
+    from .image_io import natural_sort_key
+
+    return sorted(files, key=lambda p: natural_sort_key(p.name))
 
 
 def read_image(path: Path) -> np.ndarray:
