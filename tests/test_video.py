@@ -202,6 +202,7 @@ def test_video_contact_sheet_and_long_exposure(tmp_path):
     info = video_io.probe(tmp_path / "out" / "walk.mp4")
     assert video_io.frame_total(info) == 10 and info.fps == 30
     assert (info.width, info.height) == (W, H) and result.notes == []
+    assert len(_decoded(tmp_path / "out" / "walk.mp4")) == 10  # every frame decodes
     frames = _frames_from_disk(tmp_path / "frames")
     # every = ceil(10 / 4) = 3: frames 0, 3, 6, 9 in a 4-cell grid (one row, padding 2)
     sheet = _read_png16(tmp_path / "sheet.png")
