@@ -9,6 +9,8 @@ spec says they can; per-slice statistics accumulate in float64 on purpose (see
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 F32 = np.float32
@@ -111,9 +113,20 @@ def bilinear_axis(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray, np.nda
 
 # --------------------------------------------------------------------------- kernels
 
-#: NaN and inf voxels are part of the spec (they propagate, or max(NaN, 0) gives 0), so NumPy's
-#: warnings about them would only be noise.
-_quiet = np.errstate(invalid="ignore", over="ignore", divide="ignore")
+
+def _quiet(kernel):
+    """Run ``kernel`` without NumPy's floating-point warnings.
+
+    NaN and inf voxels are part of the spec (they propagate, or max(NaN, 0) gives 0), so the
+    warnings would only be noise. A fresh errstate per call stays correct across threads.
+    """
+
+    @functools.wraps(kernel)
+    def quiet_kernel(*args, **kwargs):
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+            return kernel(*args, **kwargs)
+
+    return quiet_kernel
 
 
 @_quiet
