@@ -299,18 +299,18 @@ KERNEL_ALIASES = {"interp": "interpolate", "statistics": "stats", "diffusion": "
 # --------------------------------------------------------------------------- timing
 
 
-def time_calls(fn, repeats, budget_s):
+def time_calls(fn, repeats, budget_s, warmup_may_count=False):
     """Median and spread of ``fn()`` over up to ``repeats`` calls after one untimed warm-up.
 
     Calls stop once ``budget_s`` seconds have been spent timing (at least one is timed), so slow
-    peers do not dominate the run. When the warm-up alone took longer than the budget, it is the
-    one sample and the row reports ``n = 0``: for a peer that is still a fair fresh-output call;
-    for an stv row it would include compiling or loading the numba kernel.
+    peers do not dominate the run. With ``warmup_may_count`` (peers only) a warm-up longer than
+    the budget is the one sample and the row reports ``n = 0``: for a peer that is still a fair
+    fresh-output call, while stv's warm-up includes compiling or loading the numba kernel.
     """
     t0 = time.perf_counter()
     fn()
     first = time.perf_counter() - t0
-    if first > budget_s:
+    if warmup_may_count and first > budget_s:
         times, n = [first], 0
     else:
         times = []
@@ -335,15 +335,15 @@ def bench_kernel(kernel, ops, backend, shape, vol, weights, repeats, budget_s, t
     """Yield rows for one kernel at one size: stv out=, stv fresh, then each available peer."""
     nbytes = kernel.bytes_moved(shape)
 
-    def row(impl, output, fn):
+    def row(impl, output, fn, peer=False):
         r = {"kernel": kernel.name, "size": list(shape), "impl": impl, "output": output}
-        r.update(time_calls(fn, repeats, budget_s))
+        r.update(time_calls(fn, repeats, budget_s, warmup_may_count=peer))
         r["gbs"] = nbytes / r["median_s"] / 1e9
         return r
 
     stv = f"stv {backend}"
     if kernel.out_shape is not None:
-        out = np.empty(kernel.out_shape(shape), dtype=F32)
+        out = np.zeros(kernel.out_shape(shape), dtype=F32)  # touched: a reused buffer
         r = row(stv, "out=", lambda: kernel.call(ops, vol, weights, out))
         del out
         r["triad_fraction"] = r["gbs"] / triad_gbs
@@ -356,7 +356,7 @@ def bench_kernel(kernel, ops, backend, shape, vol, weights, repeats, budget_s, t
         lib = label.split()[0]
         if lib in PEER_NEEDS and not PEER_NEEDS[lib]():
             continue
-        p = row(label, "fresh", lambda peer=peer: peer(vol, weights))
+        p = row(label, "fresh", lambda peer=peer: peer(vol, weights), peer=True)
         p["stv_speedup"] = p["median_s"] / fresh["median_s"]
         yield p
 
@@ -540,7 +540,7 @@ def print_startup(startup, compiled):
         print(f"  python -c pass                {_ms(base):>8} ms")
         t = startup["import stv_cli"]
         imported = "yes (it should not)" if startup["numba imported by import stv_cli"] else "no"
-        txt = f"{_ms(t):>8} ms (+{_ms(t - base)} ms)" if t is not None else "failed"
+        txt = f"{_ms(t):>8} ms ({1e3 * (t - base):+.1f} ms)" if t is not None else "failed"
         print(f"  python -c 'import stv_cli'    {txt}; numba imported: {imported}")
         t = startup["stv --help"]
         print(f"  stv --help                    {_ms(t) + ' ms' if isinstance(t, float) else t}")
