@@ -519,8 +519,8 @@ def header_lines(backend, module, triad):
         + (f", scipy {sys.modules['scipy'].__version__}" if ndimage else "")
         + ("" if cv2 and ndimage else "  (pip install -e '.[bench]' adds opencv and scipy)"),
         f"triad a = b + s*c (numba prange, float64, 3 x {triad['mib_per_array']} MiB, "
-        f"preallocated a): {triad['gbs_3']:.1f} GB/s counting 3 arrays (STREAM; the '% triad' "
-        f"denominator), {triad['gbs_4']:.1f} GB/s counting 4 (write-allocate); "
+        f"preallocated a): {triad['gbs_3']:.1f} GB/s counting 3 arrays (STREAM; re-measured "
+        f"before each size as its '% triad' denominator), {triad['gbs_4']:.1f} GB/s counting 4 (write-allocate); "
         f"median of {triad['repeats']}, best {triad['gbs_3_best']:.1f}",
     ]
     tuned = [k for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if k in os.environ]
@@ -601,6 +601,36 @@ def parse_args(argv):
     return args
 
 
+def run_size(shape, args, ops, backend, rng):
+    """Benchmark every selected kernel at one size; print its table and summary lines."""
+    vol = rng.random(shape, dtype=F32)
+    weights = rng.random(shape[0], dtype=F32) + F32(0.5)
+    weights /= weights.sum()
+    # the triad again for each size: on a shared machine the bandwidth drifts within a run
+    triad = measure_triad(args.triad_mib, repeats=max(5, args.repeats))
+    print(
+        f"\n== (D, H, W, C) = {shape}, input {vol.nbytes / 2**20:.1f} MiB; triad now "
+        f"{triad['gbs_3']:.1f} GB/s (this size's '% triad' denominator) ==",
+        flush=True,
+    )
+    print(ROW.format("kernel", "implementation", "output", "median ms", "IQR ms", "n",
+                     "GB/s", "% triad", "stv x"))  # fmt: skip
+    rows, summaries = [], []
+    for kernel in args.kernel_list:
+        for r in bench_kernel(
+            kernel, ops, backend, shape, vol, weights, args.repeats, args.budget, triad["gbs_3"]
+        ):
+            r["triad_gbs"] = triad["gbs_3"]
+            print(format_row(r), flush=True)
+            rows.append(r)
+    print("summary:")
+    for kernel in args.kernel_list:
+        text, verdicts = summary_line(kernel, shape, rows)
+        print("  " + text)
+        summaries.append({"kernel": kernel.name, "size": list(shape), **verdicts})
+    return rows, summaries
+
+
 def main(argv=None):
     args = parse_args(argv)
     from stv_cli import backend as stv_backend
@@ -619,26 +649,9 @@ def main(argv=None):
     rng = np.random.default_rng(SEED)
     rows, summaries = [], []
     for shape in args.shapes:
-        vol = rng.random(shape, dtype=F32)
-        weights = rng.random(shape[0], dtype=F32) + F32(0.5)
-        weights /= weights.sum()
-        print(f"\n== (D, H, W, C) = {shape}, input {vol.nbytes / 2**20:.1f} MiB ==", flush=True)
-        print(ROW.format("kernel", "implementation", "output", "median ms", "IQR ms", "n",
-                         "GB/s", "% triad", "stv x"))  # fmt: skip
-        size_rows = []
-        for kernel in args.kernel_list:
-            for r in bench_kernel(
-                kernel, ops, backend, shape, vol, weights, args.repeats, args.budget, triad["gbs_3"]
-            ):
-                print(format_row(r), flush=True)
-                size_rows.append(r)
-        print("summary:")
-        for kernel in args.kernel_list:
-            text, verdicts = summary_line(kernel, shape, size_rows)
-            print("  " + text)
-            summaries.append({"kernel": kernel.name, "size": list(shape), **verdicts})
+        size_rows, size_summaries = run_size(shape, args, ops, backend, rng)
         rows += size_rows
-        del vol
+        summaries += size_summaries
     triad_end = measure_triad(args.triad_mib, repeats=max(5, args.repeats))
     print(f"\ntriad again at the end: {triad_end['gbs_3']:.1f} GB/s (start {triad['gbs_3']:.1f});"
           " a large change means the machine was busy")  # fmt: skip
