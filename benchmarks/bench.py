@@ -520,8 +520,8 @@ def header_lines(backend, module, triad):
         + ("" if cv2 and ndimage else "  (pip install -e '.[bench]' adds opencv and scipy)"),
         f"triad a = b + s*c (numba prange, float64, 3 x {triad['mib_per_array']} MiB, "
         f"preallocated a): {triad['gbs_3']:.1f} GB/s counting 3 arrays (STREAM; re-measured "
-        f"before each size as its '% triad' denominator), {triad['gbs_4']:.1f} GB/s counting 4 (write-allocate); "
-        f"median of {triad['repeats']}, best {triad['gbs_3_best']:.1f}",
+        f"before each size as its '% triad' denominator), {triad['gbs_4']:.1f} GB/s counting 4 "
+        f"(write-allocate); median of {triad['repeats']}, best {triad['gbs_3_best']:.1f}",
     ]
     tuned = [k for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if k in os.environ]
     if tuned:
