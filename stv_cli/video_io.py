@@ -362,27 +362,23 @@ def open_clip(path: str | Path, *, frames_in: bool = False, fps: float = 30.0, q
     return VideoReader(path, queue_size=queue_size)
 
 
-def available_codecs() -> set[str]:
-    """Names of the encoders and decoders this PyAV build has."""
-    return set(_av().codecs_available)
-
-
 def default_codec() -> str:
     """libx264 where PyAV has it, else mpeg4 (every FFmpeg build has that encoder)."""
-    return "libx264" if "libx264" in available_codecs() else "mpeg4"
+    return "libx264" if has_encoder("libx264") else "mpeg4"
 
 
 def check_encoder(codec: str) -> None:
     """Raise InvalidValue naming the codec when this PyAV build cannot encode with it."""
-    if not _has(codec):
-        known = [c for c in ("libx264", "mpeg4", "libvpx-vp9", "libx265") if _has(c)]
+    if not has_encoder(codec):
+        known = [c for c in ("libx264", "mpeg4", "libvpx-vp9", "libx265") if has_encoder(c)]
         raise InvalidValue(
             f"codec must be a video encoder this PyAV build has, got {codec!r}; "
             f"try one of {', '.join(known)}"
         )
 
 
-def _has(codec: str) -> bool:
+def has_encoder(codec: str) -> bool:
+    """Whether this PyAV build has a video encoder called ``codec``."""
     av = _av()
     try:
         return av.codec.Codec(codec, "w").type == "video"
