@@ -266,15 +266,6 @@ def telemetry_row(index: int, timestamp: float, result, reset: bool) -> dict:
 # ------------------------------------------------------------------------------- a clip
 
 
-def open_clip(path: Path, settings: VideoSettings):
-    """The reader of ``path`` (a clip file, or a folder of frames with ``frames_in``)."""
-    from .video_io import FolderReader, VideoReader
-
-    if settings.frames_in:
-        return FolderReader(path, fps=settings.fps, queue_size=settings.queue_size)
-    return VideoReader(path, queue_size=settings.queue_size)
-
-
 class StreamingProjection:
     """The per-frame model without any files: pipeline, frame ring, stream projector.
 
@@ -389,14 +380,16 @@ def run_clip(
     stv_cli.batch.SkipInput
         With ``skip_existing`` when every output exists.
     """
-    from .video_io import frame_total
+    from .video_io import frame_total, open_clip
 
     start = time.perf_counter()
     path = Path(path)
     paths = plan_outputs(path, settings.output)
     replace = claim_outputs(list(paths.values()), settings.output)
     try:
-        reader = open_clip(path, settings)
+        reader = open_clip(
+            path, frames_in=settings.frames_in, fps=settings.fps, queue_size=settings.queue_size
+        )
     except InputError as exc:
         raise InputError(f"{exc} (failed at frame 0, before decoding)") from exc
     info = reader.info

@@ -32,7 +32,6 @@ import numpy as np
 from .errors import InputError, InvalidValue
 from .grid import to_uint8  # SPEC Part G quantisation, shared with every image stv writes
 
-VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".gif", ".m4v", ".ts")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 # Codecs that take a constant-rate-factor option; others get a bit rate (see VideoWriter).
 CRF_CODECS = ("libx264", "libx265", "libvpx-vp9", "libaom-av1", "libsvtav1")
