@@ -652,7 +652,7 @@ class RowWriter:
         """Append one row."""
         if self.kind == "csv":
             if self._csv is None:
-                self._csv = csv.DictWriter(self._file, fieldnames=list(row))
+                self._csv = csv.DictWriter(self._file, fieldnames=list(row), lineterminator="\n")
                 self._csv.writeheader()
             self._csv.writerow(row)
         else:

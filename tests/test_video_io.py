@@ -249,3 +249,10 @@ def test_writer_thread_error_reaches_the_caller(tmp_path):
         writer.close()
     assert "Is a directory" in str(caught.value) or isinstance(caught.value, OSError)
     writer.abort()
+
+
+def test_row_writer_csv_uses_unix_line_ends(tmp_path):
+    writer = video_io.RowWriter(tmp_path / "t.csv", "csv")
+    writer.write({"frame": 0})
+    writer.close()
+    assert (tmp_path / "t.csv").read_bytes() == b"frame\n0\n"
