@@ -601,13 +601,16 @@ def parse_args(argv):
     return args
 
 
-def run_size(shape, args, ops, backend, rng):
-    """Benchmark every selected kernel at one size; print its table and summary lines."""
+def run_size(shape, args, ops, backend, rng, triad=None):
+    """Benchmark every selected kernel at one size; print its table and summary lines.
+
+    The triad is measured again (unless one measured just now is given): on a shared machine
+    the bandwidth drifts within a run.
+    """
     vol = rng.random(shape, dtype=F32)
     weights = rng.random(shape[0], dtype=F32) + F32(0.5)
     weights /= weights.sum()
-    # the triad again for each size: on a shared machine the bandwidth drifts within a run
-    triad = measure_triad(args.triad_mib, repeats=max(5, args.repeats))
+    triad = triad or measure_triad(args.triad_mib, repeats=max(5, args.repeats))
     print(
         f"\n== (D, H, W, C) = {shape}, input {vol.nbytes / 2**20:.1f} MiB; triad now "
         f"{triad['gbs_3']:.1f} GB/s (this size's '% triad' denominator) ==",
@@ -648,8 +651,9 @@ def main(argv=None):
         print_startup(startup, compiled)
     rng = np.random.default_rng(SEED)
     rows, summaries = [], []
-    for shape in args.shapes:
-        size_rows, size_summaries = run_size(shape, args, ops, backend, rng)
+    for i, shape in enumerate(args.shapes):
+        fresh_triad = triad if i == 0 and not args.startup else None
+        size_rows, size_summaries = run_size(shape, args, ops, backend, rng, fresh_triad)
         rows += size_rows
         summaries += size_summaries
     triad_end = measure_triad(args.triad_mib, repeats=max(5, args.repeats))
