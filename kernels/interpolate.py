@@ -9,7 +9,7 @@ order, so the two agree bit for bit.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import get_num_threads, njit, prange
 
 from .reference import check_out, check_volume, interpolation_code, separate_input
 
@@ -26,33 +26,44 @@ def _cubic_row(p0, p1, p2, p3, mid):
         mid[i] = ((a0 * t + a1) * t + a2) * t + p1[i]
 
 
+#: Rows one task carries through all of z: about 128 KiB, so the four slices a cubic midpoint
+#: reads stay in L2 from one z to the next while memory is read and written in long runs.
+BLOCK_BYTES = 128 * 1024
+
+
 @njit(parallel=True, cache=True)
-def _interpolate_rows(vol, code, out):
-    # vol (D, H, R), out (2D-1, H, R), R = W * C. Threads split rows y; z runs inside, so the
-    # four rows a cubic midpoint reads are reused from cache by the next z, and every input
-    # row comes from memory once.
+def _interpolate_rows(vol, code, out, rows_per_block):
+    # vol (D, H, R), out (2D-1, H, R), R = W * C. Tasks split blocks of rows; z runs inside,
+    # so every input row comes from memory once (the next z finds it in cache), and each
+    # slice's block is read and written as one contiguous run (measured ~1.3x faster than one
+    # row at a time through all z, which jumps between 3D streams).
     depth, height, run = vol.shape
-    for y in prange(height):
+    nblocks = (height + rows_per_block - 1) // rows_per_block
+    for b in prange(nblocks):
+        y0 = b * rows_per_block
+        y1 = min(y0 + rows_per_block, height)
         for z in range(depth):
-            src = vol[z, y]
-            dst = out[2 * z, y]
-            for i in range(run):
-                dst[i] = src[i]
+            for y in range(y0, y1):
+                src = vol[z, y]
+                dst = out[2 * z, y]
+                for i in range(run):
+                    dst[i] = src[i]
             if z + 1 == depth:
                 continue
-            p1 = src
-            p2 = vol[z + 1, y]
-            mid = out[2 * z + 1, y]
-            if code == 0:
-                for i in range(run):
-                    mid[i] = p1[i]
-            elif code == 1:
-                for i in range(run):
-                    mid[i] = np.float32(0.5) * (p1[i] + p2[i])
-            else:
-                p0 = vol[z - 1, y] if z > 0 else p1
-                p3 = vol[z + 2, y] if z + 2 < depth else p2
-                _cubic_row(p0, p1, p2, p3, mid)
+            for y in range(y0, y1):
+                p1 = vol[z, y]
+                p2 = vol[z + 1, y]
+                mid = out[2 * z + 1, y]
+                if code == 0:
+                    for i in range(run):
+                        mid[i] = p1[i]
+                elif code == 1:
+                    for i in range(run):
+                        mid[i] = np.float32(0.5) * (p1[i] + p2[i])
+                else:
+                    p0 = vol[z - 1, y] if z > 0 else p1
+                    p3 = vol[z + 2, y] if z + 2 < depth else p2
+                    _cubic_row(p0, p1, p2, p3, mid)
 
 
 def interpolate_z(vol: np.ndarray, method: str, out: np.ndarray | None = None):
@@ -80,5 +91,9 @@ def interpolate_z(vol: np.ndarray, method: str, out: np.ndarray | None = None):
         raise ValueError(f"interpolate_z needs depth >= 2, got {d}")
     out = check_out(out, (2 * d - 1, h, w, c))
     vol = separate_input(vol, out)
-    _interpolate_rows(vol.reshape(d, h, w * c), code, out.reshape(2 * d - 1, h, w * c))
+    # blocks small enough for L2, and enough of them to keep every thread busy
+    rows_per_block = max(1, min(BLOCK_BYTES // max(1, w * c * 4), h // (4 * get_num_threads())))
+    _interpolate_rows(
+        vol.reshape(d, h, w * c), code, out.reshape(2 * d - 1, h, w * c), rows_per_block
+    )
     return out

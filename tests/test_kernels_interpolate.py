@@ -49,6 +49,13 @@ def test_cpu_matches_reference_bit_for_bit(vol, method):
     assert_bit_exact(cpu.interpolate_z(vol, method), reference.interpolate_z(vol, method))
 
 
+def test_blocks_of_rows_match_reference(rng):
+    # enough rows for several multi-row blocks and a partial last one
+    vol = rng.standard_normal((5, 37, 6, 3)).astype(F32)
+    for method in METHODS:
+        assert_bit_exact(cpu.interpolate_z(vol, method), reference.interpolate_z(vol, method))
+
+
 def column(values):
     """A D x 1 x 1 x 1 volume of the given slice values."""
     return np.array(values, F32).reshape(-1, 1, 1, 1)
