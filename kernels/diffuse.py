@@ -10,7 +10,7 @@ unchanged. The float32 operations and their order are those of
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import get_num_threads, njit, prange
 
 from .reference import check_diffusion, check_out, check_volume, separate_input
 
@@ -58,32 +58,44 @@ def _diffuse_row(centre, y_lo, y_hi, z_lo, z_hi, n_yz, channels, keep, rate, dst
         dst[i] = centre[i] * keep + (total / edge) * rate
 
 
+#: Rows one task carries through all of z: about 128 KiB, so the z-1, z and z+1 blocks stay
+#: in L2 while each slice's block is read and written as one contiguous run.
+BLOCK_BYTES = 128 * 1024
+
+
 @njit(parallel=True, cache=True)
-def _diffuse_pass(src, zeros, rate, channels, dst):
-    # src, dst (D, H, R), R = W * C; zeros is one row of R zeros. Threads split rows y and z
-    # runs inside, so a thread's rows y-1, y, y+1 of every slice stay in cache for the next y.
+def _diffuse_pass(src, zeros, rate, channels, rows_per_block, dst):
+    # src, dst (D, H, R), R = W * C; zeros is one row of R zeros. Tasks split blocks of rows
+    # and run z inside, so a voxel's z-neighbours and y-neighbours come from cache and every
+    # value is read from memory about once.
     depth, height, _ = src.shape
     keep = np.float32(1.0) - rate
-    for y in prange(height):
+    nblocks = (height + rows_per_block - 1) // rows_per_block
+    for b in prange(nblocks):
+        y0 = b * rows_per_block
+        y1 = min(y0 + rows_per_block, height)
         for z in range(depth):
-            n_yz = 0
-            y_lo = zeros
-            y_hi = zeros
-            z_lo = zeros
-            z_hi = zeros
-            if y > 0:
-                y_lo = src[z, y - 1]
-                n_yz += 1
-            if y + 1 < height:
-                y_hi = src[z, y + 1]
-                n_yz += 1
-            if z > 0:
-                z_lo = src[z - 1, y]
-                n_yz += 1
-            if z + 1 < depth:
-                z_hi = src[z + 1, y]
-                n_yz += 1
-            _diffuse_row(src[z, y], y_lo, y_hi, z_lo, z_hi, n_yz, channels, keep, rate, dst[z, y])
+            for y in range(y0, y1):
+                n_yz = 0
+                y_lo = zeros
+                y_hi = zeros
+                z_lo = zeros
+                z_hi = zeros
+                if y > 0:
+                    y_lo = src[z, y - 1]
+                    n_yz += 1
+                if y + 1 < height:
+                    y_hi = src[z, y + 1]
+                    n_yz += 1
+                if z > 0:
+                    z_lo = src[z - 1, y]
+                    n_yz += 1
+                if z + 1 < depth:
+                    z_hi = src[z + 1, y]
+                    n_yz += 1
+                _diffuse_row(
+                    src[z, y], y_lo, y_hi, z_lo, z_hi, n_yz, channels, keep, rate, dst[z, y]
+                )
 
 
 def diffuse_pass(vol: np.ndarray, rate: float, out: np.ndarray | None = None):
@@ -123,9 +135,11 @@ def diffuse(vol: np.ndarray, iterations: int, rate: float, out: np.ndarray | Non
     # ping-pong between out and one scratch buffer, arranged so the last pass lands in out
     scratch = np.empty_like(out) if iterations > 1 else out
     buffers = (out, scratch) if iterations % 2 == 1 else (scratch, out)
+    # blocks small enough for L2, and enough of them to keep every thread busy
+    rows_per_block = max(1, min(BLOCK_BYTES // max(1, w * c * 4), h // (4 * get_num_threads())))
     src = vol.reshape(d, h, w * c)
     for k in range(iterations):
         dst = buffers[k % 2].reshape(d, h, w * c)
-        _diffuse_pass(src, zeros, rate, c, dst)
+        _diffuse_pass(src, zeros, rate, c, rows_per_block, dst)
         src = dst
     return out

@@ -56,6 +56,12 @@ def test_degenerate_shapes_match_reference(shape, rng):
         assert_bit_exact(cpu.diffuse(vol, iterations, 0.3), reference.diffuse(vol, iterations, 0.3))
 
 
+def test_blocks_of_rows_match_reference(rng):
+    # enough rows for several multi-row blocks and a partial last one
+    vol = rng.standard_normal((4, 37, 6, 3)).astype(F32)
+    assert_bit_exact(cpu.diffuse(vol, 2, 0.35), reference.diffuse(vol, 2, 0.35))
+
+
 B5_VOLUME = np.array([[[10, 0], [0, 0]], [[0, 0], [0, 0]]], F32)[..., None]
 
 
