@@ -26,6 +26,11 @@ from .cli_options import (
 )
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v")
+# libx264's speed presets
+X264_PRESETS = (
+    "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower",
+    "veryslow",
+)  # fmt: skip
 TEMPLATES = ("frames", "contact_sheet", "long_exposure", "telemetry")
 
 
@@ -196,6 +201,14 @@ def clip_output_options(func):
                 default=23,
                 show_default=True,
                 help="Constant rate factor of libx264/libx265/libvpx-vp9 (lower = better).",
+            ),
+            click.option(
+                "--preset",
+                type=click.Choice(X264_PRESETS),
+                default="medium",
+                show_default=True,
+                help="libx264/libx265 speed preset: faster presets leave more CPU to the "
+                "projection for slightly larger files.",
             ),
             click.option(
                 "--frames",
@@ -454,6 +467,7 @@ def _settings(options: dict, output: Path, to_directory: bool, image_format: str
         to_directory=to_directory,
         codec=options["codec"],
         crf=options["crf"],
+        preset=options["preset"],
         frames=options["frames"],
         contact_sheet=options["contact_sheet"],
         long_exposure=options["long_exposure"],

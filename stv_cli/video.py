@@ -83,6 +83,7 @@ class VideoOutputSettings:
     to_directory: bool = True
     codec: str = "libx264"
     crf: int = 23
+    preset: str | None = None
     frames: str | None = None
     contact_sheet: str | None = None
     long_exposure: str | None = None
@@ -317,7 +318,9 @@ class ClipSinks:
         from .video_io import VideoWriter
 
         self.temp, self.out = temp, out
-        self.video = VideoWriter(temp["video"], fps=info.fps, codec=out.codec, crf=out.crf)
+        self.video = VideoWriter(
+            temp["video"], fps=info.fps, codec=out.codec, crf=out.crf, preset=out.preset
+        )
         stack.callback(self.video.abort)  # a no-op after close; stops the thread on errors
         self.telemetry = _telemetry_writer(stack, temp.get("telemetry"), clip, info)
         self.save_frame = _frame_saver(stack, temp.get("frames"), out)

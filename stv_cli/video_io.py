@@ -35,6 +35,8 @@ from .grid import to_uint8  # SPEC Part G quantisation, shared with every image 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 # Codecs that take a constant-rate-factor option; others get a bit rate (see VideoWriter).
 CRF_CODECS = ("libx264", "libx265", "libvpx-vp9", "libaom-av1", "libsvtav1")
+# Codecs with x264-style speed presets.
+PRESET_CODECS = ("libx264", "libx265")
 # The container a codec's output goes in when the caller names no file extension.
 CODEC_SUFFIX = {"libvpx": ".webm", "libvpx-vp9": ".webm", "libaom-av1": ".mkv"}
 _END = object()
@@ -472,6 +474,9 @@ class VideoWriter(_Consumer):
     crf : int
         Constant rate factor of the CRF codecs (lower = better, larger files); other codecs
         get a bit rate of about 0.3 bit per pixel.
+    preset : str, optional
+        Speed preset of libx264/libx265 (``veryfast`` ... ``veryslow``; default the encoder's,
+        medium); ignored by other codecs.
     container_format : str, optional
         FFmpeg muxer name, e.g. ``mp4``.
     queue_size : int
@@ -490,6 +495,7 @@ class VideoWriter(_Consumer):
         fps: Fraction | float,
         codec: str = "libx264",
         crf: int = 23,
+        preset: str | None = None,
         container_format: str | None = None,
         queue_size: int = 8,
     ) -> None:
@@ -498,7 +504,7 @@ class VideoWriter(_Consumer):
         if self.fps <= 0:
             raise InvalidValue(f"fps must be > 0, got {fps}")
         check_encoder(codec)
-        self.codec, self.crf = codec, crf
+        self.codec, self.crf, self.preset = codec, crf, preset
         self.container_format = container_format
         self.frames_written = 0
         self.size: tuple[int, int] | None = None  # (height, width) of the first frame
@@ -534,6 +540,8 @@ class VideoWriter(_Consumer):
         stream.codec_context.time_base = 1 / self.fps
         if self.codec in CRF_CODECS:
             extra = {"b": "0"} if self.codec == "libvpx-vp9" else {}
+            if self.preset and self.codec in PRESET_CODECS:
+                extra["preset"] = self.preset
             stream.options = {"crf": str(self.crf), **extra}
         else:
             stream.bit_rate = int(stream.width * stream.height * float(self.fps) * 0.3)

@@ -200,3 +200,17 @@ def test_a_folder_without_frames_in_and_16_bit_jpeg_are_refused(clip, tmp_path):
     assert result.exit_code == 1 and "--frames-in" in result.stderr
     result = invoke(clip, "-o", tmp_path / "out", "--format", "jpg", "--bit-depth", "16")
     assert result.exit_code == 2 and "16-bit" in result.output
+
+
+def test_preset_reaches_the_encoder(clip, tmp_path):
+    if CODEC != "libx264":
+        pytest.skip("presets are libx264's")
+    sizes = {}
+    for preset in ("ultrafast", "medium"):
+        out = tmp_path / preset
+        result = invoke(clip, "-o", out, "--device", "numpy", "--preset", preset, "--crf", "18")
+        assert result.exit_code == 0, result.output
+        sizes[preset] = (out / "walk.mp4").stat().st_size
+    # ultrafast turns off CABAC and most of the motion search: the file must differ
+    assert sizes["ultrafast"] != sizes["medium"]
+    assert invoke(clip, "-o", tmp_path, "--preset", "warp").exit_code == 2
