@@ -142,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"clip {results['size']} @ {args.fps:g} fps, codec {codec}, {os.cpu_count()} CPUs")
     print(f"decode+encode alone : {results['io_fps_median']:8.1f} frames/s (median)")
-    print(f"stv video (default) : {results['stv_fps_median']:8.1f} frames/s (median)")
+    label = "stv video " + (args.stv_args or "(default)")
+    print(f"{label:<20}: {results['stv_fps_median']:8.1f} frames/s (median)")
     verdict = "PASS" if results["fps_ratio"] >= 0.8 else "MISS"
     print(f"ratio               : {results['fps_ratio']:8.2f}  (target >= 0.80: {verdict})")
     print(f"peak RSS {args.short:g} s clip  : {results['peak_rss_short_mib']:8.1f} MiB")
