@@ -53,6 +53,15 @@ def test_many_rows_and_tasks_match_reference(rng):
         assert_bit_exact(cpu.upscale_bilinear(vol, factor), reference.upscale_bilinear(vol, factor))
 
 
+@pytest.mark.parametrize("channels", [1, 2, 3, 4])
+def test_wide_rows_by_two_match_reference(channels, rng):
+    # factor 2 takes the gather-free path for C = 1, 3, 4 (runs of constant source shift) and
+    # the gather table for C = 2; both must agree with the reference to the bit
+    vol = rng.standard_normal((2, 5, 301, channels)).astype(F32)
+    vol[0, 2, 300, 0], vol[1, 4, 0, -1] = np.inf, np.nan
+    assert_bit_exact(cpu.upscale_bilinear(vol, 2), reference.upscale_bilinear(vol, 2))
+
+
 @pytest.mark.parametrize("ops", BACKENDS)
 def test_factor_one_is_an_unchanged_copy(ops, rng):
     vol = rng.standard_normal((2, 3, 4, 3)).astype(F32)
