@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .errors import DataLength, EmptyInput
-from .weights import EPS, F32, as_vector, sequential_sum
+from .weights import EPS, F32, as_vector, rust_max, rust_min, sequential_sum
 
 
 @dataclass(frozen=True)
@@ -163,7 +163,8 @@ class ChronoSummary:
         A summary with 0 frames contributes nothing. Otherwise the means (energy, drift,
         absolute drift, decay) are frame-weighted, the stds pooled as
         ``sqrt(sum n_i (s_i^2 + (m_i - m)^2) / sum n_i)``, frames and duration summed, and
-        min/max energy and the latest timestamp take the min/max.
+        min/max energy and the latest timestamp take the min/max with Rust's rules (a NaN on
+        one side gives the other side's value, SPEC A.0).
         """
         if other.frames <= 0:
             return self
@@ -184,7 +185,7 @@ class ChronoSummary:
         return ChronoSummary(
             frames=self.frames + other.frames,
             duration=float(F32(self.duration + other.duration)),
-            latest_timestamp=max(self.latest_timestamp, other.latest_timestamp),
+            latest_timestamp=float(rust_max(self.latest_timestamp, other.latest_timestamp)),
             mean_drift=drift,
             mean_abs_drift=mean(self.mean_abs_drift, other.mean_abs_drift),
             drift_std=pooled(
@@ -195,8 +196,8 @@ class ChronoSummary:
                 self.energy_std, self.mean_energy, other.energy_std, other.mean_energy, energy
             ),
             mean_decay=mean(self.mean_decay, other.mean_decay),
-            min_energy=min(self.min_energy, other.min_energy),
-            max_energy=max(self.max_energy, other.max_energy),
+            min_energy=float(rust_min(self.min_energy, other.min_energy)),
+            max_energy=float(rust_max(self.max_energy, other.max_energy)),
         )
 
 

@@ -94,3 +94,15 @@ def test_summary_with_no_frames_is_ignored_or_replaced():
     full = stream_summary(2, 1.0, 0.1, 0.05, 0.02, 0.5)
     assert full.merged(ChronoSummary()) is full
     assert ChronoSummary().merged(full) is full
+
+
+def test_merge_min_max_follow_rust_rules_nan_gives_the_other_side():
+    # SPEC A.0/A.13: min/max of f32 return the other argument when one is NaN; Python's
+    # min/max would keep the NaN when it comes first.
+    nan_side = ChronoSummary(
+        frames=1, min_energy=np.nan, max_energy=np.nan, latest_timestamp=np.nan
+    )
+    full = stream_summary(2, 1.0, 0.1, 0.05, 0.02, 0.5)
+    for merged in (nan_side.merged(full), full.merged(nan_side)):
+        assert (merged.min_energy, merged.max_energy) == pytest.approx((0.9, 1.1))
+        assert merged.latest_timestamp == 0.5
