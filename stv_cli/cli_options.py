@@ -1,11 +1,11 @@
 """Shared click options and validators of the ``stv`` commands.
 
 Each group of options is one decorator (``device_options``, ``refinement_options``,
-``projection_options``, ``grid_options``, ...), so every command that refines, projects or
-writes grids (``project``, ``decode``, and later ``video``) spells an option the same way,
-validates it the same way and documents it once. Validation happens while click parses, before
-any work: a bad value is a :class:`click.BadParameter` naming the option and the allowed range
-(exit 2). This module imports only click: ``stv --help`` must not import numba.
+``projector_options``, ``projection_options``, ``grid_options``, ...), so every command that
+refines, projects or writes grids (``project``, ``decode``, ``video``) spells an option the
+same way, validates it the same way and documents it once. Validation happens while click
+parses, before any work: a bad value is a :class:`click.BadParameter` naming the option and the
+allowed range (exit 2). This module imports only click: ``stv --help`` must not import numba.
 """
 
 from __future__ import annotations
@@ -256,8 +256,9 @@ def refinement_options(func: F) -> F:
 # ------------------------------------------------------------------------- projection
 
 
-def projection_options(func: F) -> F:
-    """The VisionProjector, its window, the resonance and the optional views."""
+def projector_options(func: F) -> F:
+    """The VisionProjector and its spectral window: ``--window``, ``--sigma``, ``--focus``,
+    ``--spread``, ``--energy-bias`` (no resonance and no views: ``stv video`` has its own)."""
     return _compose(
         click.option(
             "--window",
@@ -294,6 +295,13 @@ def projection_options(func: F) -> F:
             show_default=True,
             help="Projector energy bias (a common factor: it cancels in the weights).",
         ),
+    )(func)
+
+
+def projection_options(func: F) -> F:
+    """:func:`projector_options`, the resonance and the optional views."""
+    return _compose(
+        projector_options,
         click.option(
             "--resonance",
             default="uniform",

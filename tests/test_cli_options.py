@@ -12,6 +12,7 @@ from stv_cli.cli_options import (
     FiniteFloat,
     grid_options,
     projection_options,
+    projector_options,
     refinement_options,
 )
 
@@ -99,3 +100,29 @@ def test_byte_size_parses_binary_units(text, size):
 def test_byte_size_refuses_nonsense(text):
     with pytest.raises(click.BadParameter, match="not a size"):
         ByteSize().convert(text, None, None)
+
+
+def _param_names(decorator) -> list[str]:
+    @click.command()
+    @decorator
+    def command(**options):
+        pass
+
+    return [param.name for param in command.params]
+
+
+def test_projector_options_are_the_projectors_alone():
+    assert _param_names(projector_options) == ["window", "sigma", "focus", "spread", "energy_bias"]
+
+
+def test_projection_options_are_projector_options_plus_resonance_and_views():
+    assert _param_names(projection_options) == [
+        "window",
+        "sigma",
+        "focus",
+        "spread",
+        "energy_bias",
+        "resonance",
+        "hidden_dim",
+        "views",
+    ]
