@@ -41,7 +41,11 @@ class StvGroup(click.Group):
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    # A library warning (a skipped non-image file, lost precision) is a note for people.
+    # A library warning (a skipped non-image file, lost precision) is a note for people, and
+    # -q/--quiet promises no notes on stderr: the running command's context says if it is on.
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and ctx.params.get("quiet"):
+        return
     click.echo(f"stv: warning: {message}", err=True)
 
 

@@ -656,3 +656,15 @@ def test_decode_skip_existing_and_json(tmp_path):
     again = run("decode", tmp_path / "lat.npy", "-o", tmp_path / "out", *args, "--skip-existing")
     assert again.exit_code == 0
     assert json.loads(again.stdout)["results"][0]["status"] == "skipped"
+
+
+def test_quiet_silences_library_warnings(tmp_path):
+    stack = make_stack(tmp_path / "stack")
+    (stack / "README.txt").write_text("not an image")
+    loud = run("project", stack, "-o", tmp_path / "a")
+    assert loud.exit_code == 0, loud.output
+    assert "README.txt" in loud.stderr
+    quiet = run("project", stack, "-o", tmp_path / "b", "-q")
+    assert quiet.exit_code == 0, quiet.output
+    assert quiet.stderr == ""
+    assert quiet.stdout.strip() == str(tmp_path / "b" / "stack.png")
