@@ -7,7 +7,7 @@ import numpy as np
 from .backend import ops
 from .errors import InvalidValue
 from .volume import ZSpaceVolume, check_memory, estimate_volume_bytes
-from .weights import F32, clamp, is_finite
+from .weights import F32, clamp, finite_f32
 
 #: The rate used when the one given is not finite (SPEC A.5, A.16).
 DEFAULT_DIFFUSION_RATE = 0.25
@@ -36,7 +36,8 @@ class ZDiffuser:
         if iterations < 0:
             raise InvalidValue(f"diffusion_iterations must be an integer >= 0, got {iterations}")
         self._iterations = int(iterations)
-        self._rate = clamp(rate, 0.0, 1.0) if is_finite(rate) else F32(DEFAULT_DIFFUSION_RATE)
+        rate32 = finite_f32(rate)  # finite as a float32: 1e39 is inf and falls back too
+        self._rate = F32(DEFAULT_DIFFUSION_RATE) if rate32 is None else clamp(rate32, 0.0, 1.0)
 
     @property
     def iterations(self) -> int:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from .errors import EmptyInput
-from .weights import F32, as_vector, clamp, is_finite, normalise, normalise_direction
+from .weights import F32, as_f32, as_vector, clamp, finite_f32, normalise, normalise_direction
 
 #: Range of the alignment exponent; a non-finite gamma falls back to 1 (SPEC A.8, A.16).
 GAMMA_RANGE = (0.25, 8.0)
@@ -58,7 +58,7 @@ class ViewDescriptor:
     def with_baseline_weight(self, weight: float) -> ViewDescriptor:
         """A copy with baseline weight ``max(weight, 0)`` (NaN gives 0, negatives give 0)."""
         view = copy.copy(self)
-        view._baseline = np.fmax(F32(weight), F32(0.0))
+        view._baseline = np.fmax(as_f32(weight), F32(0.0))
         return view
 
     def with_forward(self, forward: Iterable[float]) -> ViewDescriptor:
@@ -139,7 +139,8 @@ class MultiViewFusion:
     def with_alignment_gamma(self, gamma: float) -> MultiViewFusion:
         """A copy with gamma clamped to [0.25, 8]; NaN or +-inf give 1 (no error)."""
         fusion = copy.copy(self)
-        fusion._gamma = clamp(gamma, *GAMMA_RANGE) if is_finite(gamma) else F32(1.0)
+        gamma32 = finite_f32(gamma)  # finite as a float32: 1e39 is inf and falls back too
+        fusion._gamma = F32(1.0) if gamma32 is None else clamp(gamma32, *GAMMA_RANGE)
         return fusion
 
     def raw_biases(self) -> np.ndarray:

@@ -19,7 +19,7 @@ from .resonance import DifferentialResonance
 from .telemetry import AtlasFrame, ChronoSummary
 from .temporal import TemporalResonanceBuffer
 from .volume import ZSpaceVolume
-from .weights import F32, clamp, is_finite, normalise
+from .weights import F32, clamp, finite_f32, normalise
 from .windows import SpectralWindow
 
 DEFAULT_SPREAD = 0.35
@@ -49,9 +49,12 @@ class VisionProjector:
 
     def __init__(self, focus: float = 0.5, spread: float = 0.35, energy_bias: float = 0.0) -> None:
         self._focus = clamp(focus, 0.0, 1.0)
-        spread32 = F32(spread) if is_finite(spread) else F32(0.0)
-        self._spread = spread32 if spread32 > _MIN_SPREAD else F32(DEFAULT_SPREAD)
-        self._energy_bias = F32(energy_bias) if is_finite(energy_bias) else F32(0.0)
+        # "finite" means finite as the float32 the reference receives (1e39 is inf)
+        spread32 = finite_f32(spread)
+        kept = spread32 is not None and spread32 > _MIN_SPREAD
+        self._spread = spread32 if kept else F32(DEFAULT_SPREAD)
+        bias32 = finite_f32(energy_bias)
+        self._energy_bias = F32(0.0) if bias32 is None else bias32
         self._window = SpectralWindow.hann()
         self._temporal_focus = F32(1.0)
         self._temporal_decay = F32(DEFAULT_TEMPORAL_DECAY)
@@ -84,8 +87,9 @@ class VisionProjector:
     def with_temporal_decay(self, temporal_decay: float) -> VisionProjector:
         """A copy with temporal_decay = clamp(|value|, 0.05, 1); a non-finite value is ignored."""
         projector = copy.copy(self)
-        if is_finite(temporal_decay):
-            projector._temporal_decay = clamp(abs(F32(temporal_decay)), 0.05, 1.0)
+        decay = finite_f32(temporal_decay)
+        if decay is not None:
+            projector._temporal_decay = clamp(np.abs(decay), 0.05, 1.0)
         return projector
 
     @classmethod
@@ -118,18 +122,23 @@ class VisionProjector:
         or ``z_temporal_decay`` with a finite value set temporal_decay = clamp(|v|, 0.05, 1).
         Missing or non-finite fields are skipped. The window is never changed.
         """
-        if is_finite(atlas.z_signal):
-            self._focus = clamp(atlas.z_signal, 0.0, 1.0)
-        if is_finite(atlas.suggested_pressure):
-            p = np.abs(F32(atlas.suggested_pressure) / F32(PRESSURE_DIVISOR))
+        signal = finite_f32(atlas.z_signal)
+        if signal is not None:
+            self._focus = clamp(signal, 0.0, 1.0)
+        pressure = finite_f32(atlas.suggested_pressure)
+        if pressure is not None:
+            p = np.abs(pressure / F32(PRESSURE_DIVISOR))
             self._spread = np.fmax(clamp(p, 0.05, 2.0), F32(0.05))
-        if is_finite(atlas.collapse_total):
-            self._energy_bias = np.tanh(F32(atlas.collapse_total))
+        total = finite_f32(atlas.collapse_total)
+        if total is not None:
+            self._energy_bias = np.tanh(total)
         for metric in atlas.metrics:
             if metric.name in ("temporal_focus", "z_temporal_focus"):
                 self._temporal_focus = clamp(metric.value, 0.0, 1.0)
-            elif metric.name in ("temporal_decay", "z_temporal_decay") and is_finite(metric.value):
-                self._temporal_decay = clamp(np.abs(F32(metric.value)), 0.05, 1.0)
+            elif metric.name in ("temporal_decay", "z_temporal_decay"):
+                decay = finite_f32(metric.value)
+                if decay is not None:
+                    self._temporal_decay = clamp(np.abs(decay), 0.05, 1.0)
 
     # ---------------------------------------------------------------- depth weights
 

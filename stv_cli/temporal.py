@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .weights import F32, as_vector, clamp, is_finite, normalise, require_finite
+from .weights import F32, as_vector, clamp, finite_f32, normalise, require_finite
 
 #: The buffer's fallback new-frame weight when the one given is not finite (SPEC A.4).
 DEFAULT_BUFFER_DECAY = 0.5
@@ -36,7 +36,8 @@ class TemporalResonanceBuffer:
     """
 
     def __init__(self, decay: float) -> None:
-        self._decay = clamp(decay, 0.0, 1.0) if is_finite(decay) else F32(DEFAULT_BUFFER_DECAY)
+        decay32 = finite_f32(decay)  # finite as a float32: 1e39 is inf and falls back too
+        self._decay = F32(DEFAULT_BUFFER_DECAY) if decay32 is None else clamp(decay32, 0.0, 1.0)
         self._history: np.ndarray | None = None
         self._frames = 0
 

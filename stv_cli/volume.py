@@ -22,7 +22,7 @@ from .errors import DataLength, EmptyInput, InvalidDimensions, InvalidValue, Sha
 from .resonance import DifferentialResonance, resonance_weights
 from .telemetry import ZSliceProfile, ZSpaceTelemetryReport
 from .temporal import blend_slices, ema_slices
-from .weights import F32, as_vector, is_finite, require_finite, sequential_sum
+from .weights import F32, as_vector, finite_f32, require_finite, sequential_sum
 from .windows import SpectralWindow
 
 # --------------------------------------------------------------------------- memory guard
@@ -134,9 +134,11 @@ def _as_4d(array: np.ndarray, name: str) -> np.ndarray:
 
 
 def _check_alpha(alpha: float) -> np.float32:
-    if not is_finite(alpha) or not 0.0 <= float(alpha) <= 1.0:
+    # judged as the float32 the reference receives: 1 + 1e-12 is 1.0, 1e39 is inf
+    alpha32 = finite_f32(alpha)
+    if alpha32 is None or not F32(0.0) <= alpha32 <= F32(1.0):
         raise InvalidValue(f"temporal_alpha must be finite and in [0, 1], got {alpha}")
-    return F32(alpha)
+    return alpha32
 
 
 # --------------------------------------------------------------------------- the volume

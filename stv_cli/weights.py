@@ -120,9 +120,30 @@ def rust_min(a: float, b: float) -> np.float32:
     return F32(np.fmin(F32(a), F32(b)))
 
 
+def as_f32(x: float) -> np.float32:
+    """``x`` as a float32 scalar; a finite value beyond float32's range becomes +-inf quietly.
+
+    The reference receives every parameter as an ``f32``, so a Python float such as 1e39 is
+    judged as the float32 it becomes (inf), not as the double it was.
+    """
+    with np.errstate(over="ignore"):
+        return F32(x)
+
+
+def finite_f32(x: float | None) -> np.float32 | None:
+    """``x`` as float32 if it is finite *as a float32*, else None (None, NaN, +-inf, 1e39).
+
+    Constructors use it for the reference's "kept if finite, otherwise the default" rules.
+    """
+    if x is None:
+        return None
+    value = as_f32(x)
+    return value if np.isfinite(value) else None
+
+
 def clamp(x: float, lo: float, hi: float) -> np.float32:
     """Rust's ``f32::clamp``: NaN stays NaN, every other value is pinned into [lo, hi]."""
-    x = F32(x)
+    x = as_f32(x)
     if np.isnan(x):
         return x
     lo, hi = F32(lo), F32(hi)

@@ -9,7 +9,7 @@ from enum import Enum
 import numpy as np
 
 from .errors import InvalidValue
-from .weights import F32, normalise
+from .weights import F32, finite_f32, normalise
 
 #: The Gaussian window's only fallback width (SPEC A.3, A.16).
 DEFAULT_GAUSSIAN_SIGMA = 0.4
@@ -30,10 +30,10 @@ class WindowKind(str, Enum):
 def _gaussian_sigma(sigma: float | None) -> float:
     """sigma if finite and > 1e-3 (compared in float32), else the 0.4 fallback."""
     try:
-        s = F32(sigma)
+        s = finite_f32(sigma)
     except (TypeError, ValueError):
         return DEFAULT_GAUSSIAN_SIGMA
-    if np.isfinite(s) and s > _MIN_SIGMA:
+    if s is not None and s > _MIN_SIGMA:
         return float(s)
     return DEFAULT_GAUSSIAN_SIGMA
 

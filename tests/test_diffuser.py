@@ -63,3 +63,7 @@ def test_diffusion_checks_the_memory_limit():
             ZDiffuser(1, 0.5).diffuse(v)
     finally:
         set_memory_limit(None)
+
+
+def test_rate_beyond_float32_range_falls_back_to_a_quarter():
+    assert ZDiffuser(1, 1e39).rate == 0.25

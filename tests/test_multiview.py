@@ -77,3 +77,9 @@ def test_focus_direction_changes_which_view_leads():
     assert turned.normalised_biases()[0] > turned.normalised_biases()[1]
     np.testing.assert_array_equal(fusion.with_focus_direction([0, 0, 0]).focus_direction, [0, 0, 1])
     assert fusion.view_count == 2 and len(fusion.views) == 2
+
+
+def test_gamma_beyond_float32_range_falls_back_to_one():
+    fusion = MultiViewFusion([ViewDescriptor("a", [0, 0, 0], [0, 0, 1])])
+    assert fusion.with_alignment_gamma(1e39).alignment_gamma == 1.0
+    assert fusion.with_alignment_gamma(-1e39).alignment_gamma == 1.0

@@ -252,3 +252,22 @@ def test_multi_view_count_must_equal_depth(rng):
         VisionProjector().depth_weights_multi_view(fusion_facing(3), volume(rng, depth=4), UNIFORM)
     with pytest.raises(ShapeMismatch, match=r"one weight per view \(3 views\), got 2"):
         VisionProjector.apply_multi_view_biases([0.5, 0.5], fusion_facing(3))
+
+
+def test_parameters_beyond_float32_range_are_not_finite_and_fall_back():
+    # The reference receives f32 parameters: 1e39 arrives as inf, so "kept if finite,
+    # otherwise the default" gives the defaults (spread 0.35, energy_bias 0), not inf.
+    p = VisionProjector(0.5, 1e39, -1e39)
+    assert (p.spread, p.energy_bias) == (pytest.approx(0.35), 0.0)
+    assert p.with_temporal_decay(1e39).temporal_decay == pytest.approx(0.35)
+    atlas = AtlasFrame(
+        timestamp=0.0,
+        z_signal=1e39,
+        suggested_pressure=1e39,
+        collapse_total=1e39,
+        metrics=[AtlasMetric("temporal_decay", -1e39)],
+    )
+    q = VisionProjector(0.2, 0.3, 0.1)
+    q.calibrate_from_atlas(atlas)
+    assert (q.focus, q.spread, q.energy_bias) == pytest.approx((0.2, 0.3, 0.1))
+    assert q.temporal_decay == pytest.approx(0.35)

@@ -65,3 +65,9 @@ def test_ema_slices_in_place_and_blend_slices_match_the_formula(rng):
     np.testing.assert_array_equal(a, expected)
     blended = blend_slices([a, b], np.array([1, 3], np.float32), np.float32(4))
     np.testing.assert_allclose(blended, (a + 3 * b) / 4, atol=1e-6)
+
+
+def test_decay_beyond_float32_range_is_inf_and_falls_back_to_half():
+    # 1e39 is finite as a double but inf as the reference's f32, so it takes the fallback
+    assert TemporalResonanceBuffer(1e39).decay == 0.5
+    assert TemporalResonanceBuffer(-1e39).decay == 0.5

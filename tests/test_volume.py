@@ -364,3 +364,12 @@ def test_nan_and_inf_voxels_stay_local_in_collapse_interpolate_and_upscale(backe
     assert np.isnan(mid[1, 1, 0]) and np.isinf(mid[0, 0, 0]) and mid[2, 2, 0] == 1.0
     up = v.upscale(2).voxels
     assert up[0, 5, 5, 0] == 1.0 and np.isnan(up[0, 2, 2, 0])
+
+
+def test_alpha_is_judged_as_float32():
+    # 1 + 1e-12 is exactly 1.0 as the reference's f32 (accepted); 1e39 is inf (rejected)
+    v = ZSpaceVolume(np.ones((1, 1, 2), np.float32))
+    v.accumulate(ZSpaceVolume.zeros(1, 1, 2), 1.0 + 1e-12)
+    assert v.voxels.ravel().tolist() == [0.0, 0.0]
+    with pytest.raises(InvalidValue, match="temporal_alpha must be finite"):
+        v.accumulate(ZSpaceVolume.zeros(1, 1, 2), 1e39)

@@ -12,6 +12,7 @@ from stv_cli.errors import InvalidValue, NonFiniteValue, ShapeMismatch
 from stv_cli.weights import (
     EPS,
     clamp,
+    finite_f32,
     normalise,
     normalise_direction,
     require_finite,
@@ -111,3 +112,18 @@ def test_require_finite_names_label_index_and_value():
 def test_non_numeric_weights_are_rejected_naming_the_value():
     with pytest.raises(InvalidValue, match="weights must be a sequence of numbers, got 'abc'"):
         normalise("abc")
+
+
+def test_finite_f32_judges_the_float32_value():
+    assert finite_f32(0.5) == np.float32(0.5) and finite_f32(0.5).dtype == np.float32
+    assert finite_f32(3e38) == np.float32(3e38)
+    for value in (None, np.nan, np.inf, 1e39, -1e39):
+        assert finite_f32(value) is None
+
+
+def test_clamp_pins_values_beyond_float32_range_quietly():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert clamp(1e39, 0, 1) == 1.0 and clamp(-1e39, 0, 1) == 0.0

@@ -75,3 +75,11 @@ def test_hann_and_blackman_endpoints_are_exactly_zero():
     for window in (SpectralWindow.hann(), SpectralWindow.blackman()):
         w = window.weights(16)
         assert w[0] == 0.0 and w[-1] == 0.0
+
+
+def test_gaussian_sigma_beyond_float32_range_falls_back_without_a_warning():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert SpectralWindow.gaussian(1e39).sigma == pytest.approx(0.4)
