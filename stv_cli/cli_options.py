@@ -154,17 +154,41 @@ def device_options(func: F) -> F:
     )(func)
 
 
+def _yield_to_command_line(other: str) -> Callable[[click.Context, click.Parameter, bool], bool]:
+    """A flag set by the environment gives way to ``other`` given on the command line.
+
+    ``STV_PROJECT_OVERWRITE=1`` with ``--skip-existing`` typed means skip: the command line
+    wins over the environment. click processes the options typed first, so ``other`` is known.
+    """
+
+    def callback(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+        from click.core import ParameterSource
+
+        if (
+            value
+            and ctx.get_parameter_source(param.name) is ParameterSource.ENVIRONMENT
+            and ctx.params.get(other)
+            and ctx.get_parameter_source(other) is ParameterSource.COMMANDLINE
+        ):
+            return False
+        return value
+
+    return callback
+
+
 def output_mode_options(func: F) -> F:
-    """``--overwrite`` and ``--skip-existing`` (mutually exclusive)."""
+    """``--overwrite`` and ``--skip-existing`` (mutually exclusive; typed beats environment)."""
     return _compose(
         click.option(
             "--overwrite",
             is_flag=True,
+            callback=_yield_to_command_line("skip_existing"),
             help="Replace outputs that already exist (refused without).",
         ),
         click.option(
             "--skip-existing",
             is_flag=True,
+            callback=_yield_to_command_line("overwrite"),
             help="Skip an input whose outputs all exist already (resume an interrupted batch).",
         ),
     )(func)

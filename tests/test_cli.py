@@ -150,10 +150,24 @@ def test_project_every_extra_output(tmp_path):
     stack = make_stack(tmp_path / "stack", depth=3)
     out = tmp_path / "out"
     result = run(
-        "project", stack, "-o", out, "--interpolate", "cubic", "--upscale", "2",
-        "--diffuse-iterations", "1", "--grid", "--weights", "--weights-plot", "--telemetry",
-        "--save-volume", "--nrow", "2",
-    )  # fmt: skip
+        "project",
+        stack,
+        "-o",
+        out,
+        "--interpolate",
+        "cubic",
+        "--upscale",
+        "2",
+        "--diffuse-iterations",
+        "1",
+        "--grid",
+        "--weights",
+        "--weights-plot",
+        "--telemetry",
+        "--save-volume",
+        "--nrow",
+        "2",
+    )
     assert result.exit_code == 0, result.output
     names = sorted(p.name for p in out.iterdir())
     assert names == [
@@ -668,3 +682,41 @@ def test_quiet_silences_library_warnings(tmp_path):
     assert quiet.exit_code == 0, quiet.output
     assert quiet.stderr == ""
     assert quiet.stdout.strip() == str(tmp_path / "b" / "stack.png")
+
+
+def test_overwrite_from_the_environment_gives_way_to_skip_existing_typed(tmp_path):
+    stack = make_stack(tmp_path / "stack")
+    assert run("project", stack, "-o", tmp_path / "o").exit_code == 0
+    picture = tmp_path / "o" / "stack.png"
+    before = picture.stat().st_mtime_ns
+    skip = run(
+        "project",
+        stack,
+        "-o",
+        tmp_path / "o",
+        "--skip-existing",
+        "--json",
+        env={"STV_PROJECT_OVERWRITE": "1"},
+    )
+    assert skip.exit_code == 0, skip.output
+    assert json.loads(skip.stdout)["skipped"] == 1
+    assert picture.stat().st_mtime_ns == before
+    again = run(
+        "project",
+        stack,
+        "-o",
+        tmp_path / "o",
+        "--overwrite",
+        env={"STV_PROJECT_SKIP_EXISTING": "1"},
+    )
+    assert again.exit_code == 0, again.output
+    assert again.stdout.strip() == str(picture)
+    both = run(
+        "project",
+        stack,
+        "-o",
+        tmp_path / "o",
+        env={"STV_PROJECT_SKIP_EXISTING": "1", "STV_PROJECT_OVERWRITE": "1"},
+    )
+    assert both.exit_code == 2
+    assert "exclude each other" in both.output
