@@ -1,7 +1,9 @@
 """SPEC Part B test vectors B.1-B.7, on every backend where voxels are involved.
 
-Harmonic and decay-buffer parts are skipped (D2), as are the stream-frame aggregator vectors of
-B.3 (streaming owns them). Values are float32; tolerance abs 1e-6 unless the spec says exact.
+Harmonic and decay-buffer parts are skipped (D2). Of the stream-frame aggregator vectors of B.3
+only the metadata merge exists in stv (ChronoSnapshot.merged, asserted in test_telemetry.py);
+stv has no aggregator with max_depth/prune_oldest. Values are float32; tolerance abs 1e-6
+unless the spec says exact.
 """
 
 from __future__ import annotations
@@ -197,6 +199,14 @@ def test_b3_volume_from_slices_respects_shapes():
     assert v.slice(1).reshape(-1).tolist() == [4, 5, 6, 7]
 
 
+def test_b3_zeros_voxel_count_ignores_channels():
+    # volume_zeros_with_temporal_allocates_expected_buffers: (2, 3, 4) -> voxel_count 24; the
+    # harmonics part is dropped (D2), and C = 3 channels do not count as voxels (D1)
+    v = ZSpaceVolume.zeros(2, 3, 4, 3)
+    assert v.voxel_count == 24 and v.shape == (2, 3, 4, 3)
+    assert not v.voxels.any()
+
+
 def test_b3_image_tensor_roundtrip():
     image = np.arange(12, dtype=np.float32).reshape(3, 2, 2)
     v = ZSpaceVolume.from_image_tensor(image)
@@ -229,6 +239,22 @@ def test_b4_interpolation_and_upscale_refine_geometry(backend):
     )
     np.testing.assert_allclose(up.voxels[0, ..., 0], s0, atol=ATOL)
     np.testing.assert_allclose(up.voxels[1, ..., 0], s0 + 4, atol=2e-6)
+
+
+def test_b4_upscale_of_the_interpolated_volume(backend):
+    # [D] slice 1 = slice 0 + 2 and slice 2 = slice 0 + 4 of interpolate(Linear).upscale(2)
+    up = vol(V22).interpolate("linear").upscale(2)
+    assert up.shape == (3, 4, 4, 1)
+    s0 = np.array(
+        [
+            [0, 1 / 3, 2 / 3, 1],
+            [2 / 3, 1, 4 / 3, 5 / 3],
+            [4 / 3, 5 / 3, 2, 7 / 3],
+            [2, 7 / 3, 8 / 3, 3],
+        ]
+    )
+    for z, offset in enumerate([0, 2, 4]):
+        np.testing.assert_allclose(up.voxels[z, ..., 0], s0 + offset, atol=2e-6)
 
 
 @pytest.mark.parametrize(
