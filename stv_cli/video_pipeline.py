@@ -85,6 +85,23 @@ def weight_entropy(weights: np.ndarray) -> np.float32:
     return F32(-np.cumsum(w * np.log(w), dtype=F32)[-1])
 
 
+def frame_kernels():
+    """The per-frame kernels of the backend in force (numba for ``cpu``, else NumPy).
+
+    Both modules have the same functions; the NumPy one is the reference the numba one is
+    tested against, and keeps the NumPy backend free of numba.
+    """
+    from .backend import get_backend
+
+    if get_backend() == "cpu":
+        from stv_kernels import video_frame
+
+        return video_frame
+    from stv_kernels import video_frame_reference
+
+    return video_frame_reference
+
+
 def last_argmax(values: np.ndarray) -> int:
     """Index of the largest value; ties go to the LAST index (the reference's ``max_by``)."""
     return int(values.size - 1 - np.argmax(values[::-1]))
@@ -377,9 +394,11 @@ class VideoPipelineOutput:
     index, timestamp
         0-based frame index and the frame's timestamp (float32 value).
     motion
-        (H, W, C) float32 scaled difference from the previous frame (zeros for frame 0).
+        (H, W, C) float32 scaled difference from the previous frame (zeros for frame 0);
+        None when pushed with ``keep_arrays=False``.
     volume
-        Copy of the fused running volume, depth 2: slice 0 the frames, slice 1 the motion.
+        Copy of the fused running volume, depth 2: slice 0 the frames, slice 1 the motion;
+        None when pushed with ``keep_arrays=False``.
     per_depth_energy, smoothed_weights, spectral_response
         Float32 (2,) vectors: mean |v| per slice, its smoothed normalised version, and mean
         |v| times the Hann window (together the ``z_dynamics``).
@@ -391,8 +410,8 @@ class VideoPipelineOutput:
 
     index: int
     timestamp: float
-    motion: np.ndarray
-    volume: ZSpaceVolume
+    motion: np.ndarray | None
+    volume: ZSpaceVolume | None
     per_depth_energy: np.ndarray
     smoothed_weights: np.ndarray
     spectral_response: np.ndarray
@@ -438,20 +457,25 @@ class VideoPipeline:
         config = VideoPipelineConfig() if config is None else config
         self.config = config
         self._alpha = _fraction(config.temporal_alpha, "temporal_alpha")
-        rho = _fraction(config.resonance_decay, "resonance_decay")
+        self._rho = _fraction(config.resonance_decay, "resonance_decay")
         window = config.digest_window
         if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 0:
             raise InvalidValue(f"digest_window must be an integer >= 0, got {window!r}")
         self._window = max(int(window), 1)
-        self.motion_filter = MotionEmbeddingFilter(np.fmax(F32(config.motion_gain), F32(0.0)))
-        self.temporal_buffer = TemporalResonanceBuffer(rho)
-        self.envelope = ResonanceEnvelope(rho)
+        # MotionEmbeddingFilter's rule: max(gain, 0), non-finite -> 1, then max(., EPS)
+        gain = np.fmax(F32(config.motion_gain), F32(0.0))
+        self._gain = np.fmax(gain if is_finite(gain) else F32(1.0), EPS)
+        self.temporal_buffer = TemporalResonanceBuffer(self._rho)
         threshold = np.fmax(F32(config.quiescence_threshold), F32(0.0))
         self.stats = TemporalStats(threshold, history=self._window)
         self.timeline: deque[AtlasFrame] = deque(maxlen=self._window)
         self._hann = SpectralWindow.hann()
+        # the state, allocated on the first frame and updated in place by one kernel pass
+        self._previous: np.ndarray | None = None  # the last frame
+        self._fused: np.ndarray | None = None  # (2, H, W, C) running volume
+        self._envelope: np.ndarray | None = None  # (2, H, W, C) EMA of the running volume
+        self._columns: np.ndarray | None = None  # the kernel's float64 scratch
         self._volume: ZSpaceVolume | None = None
-        self._incoming: np.ndarray | None = None
         self._frame_shape: tuple[int, ...] | None = None
         self._index = 0
 
@@ -465,6 +489,11 @@ class VideoPipeline:
         """The fused running volume (not a copy), or None before the first frame."""
         return self._volume
 
+    @property
+    def envelope(self) -> np.ndarray | None:
+        """The resonance envelope (2, H, W, C) (not a copy), or None before the first frame."""
+        return self._envelope
+
     def _check_frame(self, frame) -> np.ndarray:
         index = self._index
         array = np.asarray(frame)
@@ -475,19 +504,19 @@ class VideoPipeline:
                 f"frame {index} must be a non-empty (H, W) or (H, W, C) array, got shape "
                 f"{np.shape(frame)}"
             )
-        array = np.asarray(array, dtype=F32)
+        array = np.ascontiguousarray(array, dtype=F32)
         if self._frame_shape is not None and array.shape != self._frame_shape:
             raise ShapeMismatch(
                 f"frame {index} has size {_size(array.shape)} but frame 0 had "
                 f"{_size(self._frame_shape)} (width x height x channels); a clip must keep "
                 "one frame size"
             )
-        if not np.isfinite(array).all():
-            bad = int(np.count_nonzero(~np.isfinite(array)))
+        bad = frame_kernels().count_nonfinite(array)
+        if bad:
             raise NonFiniteValue(f"frame {index} has {bad} NaN or infinite values")
         return array
 
-    def push(self, frame, timestamp: float) -> VideoPipelineOutput:
+    def push(self, frame, timestamp: float, *, keep_arrays: bool = True) -> VideoPipelineOutput:
         """Add one frame and return its telemetry (SPEC A.14 ``next_frame`` steps 2 to 13).
 
         Parameters
@@ -496,6 +525,9 @@ class VideoPipeline:
             (H, W) or (H, W, C) array of the same size as the first frame.
         timestamp
             Seconds; used for dt and durations.
+        keep_arrays
+            False leaves the output's ``motion`` and ``volume`` None: two frame-sized copies
+            per frame that a caller reading only the telemetry (``stv video``) does not need.
 
         Raises
         ------
@@ -507,18 +539,30 @@ class VideoPipeline:
         """
         frame = self._check_frame(frame)
         timestamp = F32(timestamp)
-        motion = self.motion_filter.process(frame)
-        self._fuse(frame, motion)
-        fused = self._volume.voxels
-        per_depth = np.array([tensor_energy(fused[z]) for z in range(fused.shape[0])], F32)
+        first = self._fused is None
+        if first:
+            self._allocate(frame.shape)
+        motion = np.empty(frame.shape, dtype=F32) if keep_arrays else None
+        # steps 2-5, 8 and 9 in one pass: motion, fused EMA, envelope EMA and their energies
+        energies = frame_kernels().motion_ema_step(
+            frame,
+            self._previous,
+            self._fused,
+            self._envelope,
+            self._gain,
+            self._alpha,
+            self._rho,
+            first,
+            motion,
+            self._columns,
+        )
+        per_depth = energies[:2].copy()
+        resonance_energy, motion_energy = energies[2], energies[3]
         history = self.temporal_buffer.history
         if history is None or history.size != per_depth.size:
             self.temporal_buffer.clear()
         smoothed = self.temporal_buffer.apply(per_depth)
         spectral = (per_depth * self._hann.weights(per_depth.size)).astype(F32, copy=False)
-        envelope = self.envelope.update(fused)
-        resonance_energy = tensor_energy(envelope)
-        motion_energy = tensor_energy(motion)
         snapshot = self.stats.ingest(timestamp, motion_energy, resonance_energy)
         atlas = self._atlas(snapshot, smoothed, motion_energy, resonance_energy)
         self.timeline.append(atlas)
@@ -526,7 +570,7 @@ class VideoPipeline:
             index=self._index,
             timestamp=float(timestamp),
             motion=motion,
-            volume=self._volume.copy(),
+            volume=self._volume.copy() if keep_arrays else None,
             per_depth_energy=per_depth,
             smoothed_weights=smoothed,
             spectral_response=spectral,
@@ -538,17 +582,14 @@ class VideoPipeline:
         self._index += 1
         return output
 
-    def _fuse(self, frame: np.ndarray, motion: np.ndarray) -> None:
-        """The running volume: [frame, motion] on the first frame, then an EMA (step 3-4)."""
-        if self._volume is None:
-            self._frame_shape = frame.shape
-            self._volume = ZSpaceVolume.from_slices([frame, motion])
-            self._incoming = np.empty_like(self._volume.voxels)
-            return
-        # the incoming two-slice volume reuses one buffer across frames
-        self._incoming[0] = frame
-        self._incoming[1] = motion
-        self._volume.accumulate(ZSpaceVolume(self._incoming), self._alpha)
+    def _allocate(self, shape: tuple[int, int, int]) -> None:
+        """The state buffers, once: the first frame fixes the clip's frame size."""
+        self._frame_shape = shape
+        self._previous = np.empty(shape, dtype=F32)
+        self._fused = np.empty((2, *shape), dtype=F32)
+        self._envelope = np.empty((2, *shape), dtype=F32)
+        self._columns = np.empty((5, shape[1] * shape[2]), dtype=np.float64)
+        self._volume = ZSpaceVolume(self._fused)  # adopts the buffer, no copy
 
     def _atlas(self, snapshot, smoothed, motion_energy, resonance_energy) -> AtlasFrame:
         """Step 11: the frame's atlas, with the three temporal metrics that are finite."""

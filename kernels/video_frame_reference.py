@@ -1,0 +1,114 @@
+"""NumPy reference of the per-frame video kernels (:mod:`stv_kernels.video_frame`).
+
+Written for clarity, with exactly the float32 operations the video pipeline was specified
+with (SPEC A.14), so the NumPy backend keeps those semantics to the bit; the numba twins are
+tested against these functions.
+
+``motion_ema_step``: one frame of the VideoPipeline's state, in order
+    motion  m = (F - P) * gain                      (zeros on the first frame)
+    P <- F
+    fused   V = [V0, V1] * (1 - alpha) + [F, m] * alpha   ([F, m] on the first frame)
+    envelope E = E * (1 - momentum) + V * momentum          (a copy of V on the first frame)
+and its energies: mean |V0|, mean |V1|, mean |E| over both slices and mean |m|, each summed
+in float64 on purpose (a frame has ~10^6 values) and rounded to float32.
+
+``ring_store``: a frame copied into two slots of a frame ring, with its sum and sum of
+squares (float64) for the slice statistics of the ring's volume.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+F32 = np.float32
+
+
+def abs_mean(values: np.ndarray) -> np.float32:
+    """Mean |v| summed in float64, rounded to float32 (0 for an empty array)."""
+    if values.size == 0:
+        return F32(0.0)
+    return F32(np.abs(values).mean(dtype=np.float64))
+
+
+def count_nonfinite(frame: np.ndarray) -> int:
+    """How many values of ``frame`` are NaN or infinite."""
+    return int(frame.size - np.count_nonzero(np.isfinite(frame)))
+
+
+def motion_ema_step(
+    frame: np.ndarray,
+    previous: np.ndarray,
+    fused: np.ndarray,
+    envelope: np.ndarray,
+    gain: np.float32,
+    alpha: np.float32,
+    momentum: np.float32,
+    first: bool,
+    motion: np.ndarray | None = None,
+    columns: np.ndarray | None = None,
+) -> np.ndarray:
+    """Advance the pipeline state by one frame, in place; return its four energies.
+
+    Parameters
+    ----------
+    frame : ndarray
+        float32 (H, W, C) frame, finite (the caller checks).
+    previous : ndarray
+        float32 (H, W, C): the previous frame; overwritten with ``frame``.
+    fused, envelope : ndarray
+        float32 (2, H, W, C) running volume and its envelope, updated in place.
+    gain, alpha, momentum : float32
+        Motion scale (already ``max(gain, EPS)``), the fused EMA's new-frame weight and the
+        envelope's, both in [0, 1].
+    first : bool
+        The first frame of the stream: the state is initialised instead of blended.
+    motion : ndarray, optional
+        float32 (H, W, C) that receives the motion (for callers that keep it).
+    columns : ignored
+        Scratch of the numba twin (same signature).
+
+    Returns
+    -------
+    ndarray
+        float32 (4,): mean |fused[0]|, mean |fused[1]|, mean |envelope|, mean |motion|.
+    """
+    if first:
+        m = np.zeros_like(frame)
+        fused[0] = frame
+        fused[1] = m
+        envelope[...] = fused
+    else:
+        m = np.subtract(frame, previous, dtype=F32)
+        m *= gain
+        _ema(fused[0], frame, alpha)
+        _ema(fused[1], m, alpha)
+        _ema(envelope[0], fused[0], momentum)
+        _ema(envelope[1], fused[1], momentum)
+    np.copyto(previous, frame)
+    if motion is not None:
+        np.copyto(motion, m)
+    return np.array(
+        [abs_mean(fused[0]), abs_mean(fused[1]), abs_mean(envelope), abs_mean(m)], dtype=F32
+    )
+
+
+def _ema(state: np.ndarray, incoming: np.ndarray, weight: np.float32) -> None:
+    # state * (1 - w) + incoming * w, each product rounded to float32 before the sum
+    scratch = np.multiply(incoming, weight, dtype=F32)
+    state *= F32(1.0) - weight
+    state += scratch
+
+
+def ring_store(
+    frame: np.ndarray, slot_a: np.ndarray, slot_b: np.ndarray, columns: np.ndarray | None = None
+) -> np.ndarray:
+    """Copy ``frame`` into ``slot_a`` and ``slot_b``; return float64 [sum v, sum v^2].
+
+    The sums are those of :func:`stv_kernels.reference.slice_statistics` (pairwise float64),
+    so the mean, energy and one-pass std derived from them match it to the bit. ``columns``
+    is ignored (scratch of the numba twin).
+    """
+    np.copyto(slot_a, frame)
+    np.copyto(slot_b, frame)
+    flat = frame.reshape(1, -1).astype(np.float64)
+    return np.array([flat.sum(axis=1)[0], (flat * flat).sum(axis=1)[0]])
