@@ -18,7 +18,8 @@ RGB (grey repeated); any other mix of channel counts, or of sizes, is an error n
 first slice that differs. Pillow reads 16-bit *colour* files at 8 bits per channel, which
 raises a :class:`PrecisionWarning` (16-bit grey is exact). EXIF orientation is not applied.
 
-Writing lives in :mod:`stv_cli.grid` (``save_array_image``), re-exported here.
+Probing (headers only) lives in :mod:`stv_cli.image_probe` and writing in :mod:`stv_cli.grid`
+(``save_array_image``); both are re-exported here.
 """
 
 from __future__ import annotations
@@ -26,17 +27,23 @@ from __future__ import annotations
 import os
 import queue
 import re
-import warnings
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from .errors import InputError, InvalidValue
 from .grid import DEFAULT_PNG_COMPRESS_LEVEL, save_array_image
+from .image_probe import (
+    PrecisionWarning,
+    SkippedFileWarning,
+    VolumeInfo,
+    natural_sort_key,
+    open_image,
+    probe_volume,
+)
 
 __all__ = [
     "DEFAULT_PNG_COMPRESS_LEVEL",
@@ -52,39 +59,7 @@ __all__ = [
     "save_array_image",
 ]
 
-_TIFF_SUFFIXES = {".tif", ".tiff"}
 _UNITS = {"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
-
-
-class SkippedFileWarning(UserWarning):
-    """A file in an image folder is not an image and was skipped."""
-
-
-class PrecisionWarning(UserWarning):
-    """An input holds more precision than is read (16-bit colour read at 8 bits)."""
-
-
-@dataclass(frozen=True)
-class VolumeInfo:
-    """What a volume on disk holds, learnt from headers only (nothing decoded).
-
-    ``bytes_float32`` is the size of the float32 (D, H, W, C) array that loading produces;
-    ``skipped`` lists the non-image files of a folder.
-    """
-
-    path: Path
-    kind: str  # "folder" | "tiff" | "npy"
-    files: tuple[Path, ...]
-    depth: int
-    height: int
-    width: int
-    channels: int
-    bytes_float32: int
-    skipped: tuple[Path, ...] = ()
-
-    @property
-    def shape(self) -> tuple[int, int, int, int]:
-        return (self.depth, self.height, self.width, self.channels)
 
 
 # -- sizes and the memory guard ---------------------------------------------------------
@@ -136,197 +111,6 @@ def _check_memory(info: VolumeInfo, memory_limit: int | None) -> None:
     )
 
 
-# -- probing (headers only) -------------------------------------------------------------
-
-
-def natural_sort_key(name: str) -> tuple:
-    """Sort key that orders digit runs by value: ``z2.png`` < ``z10.png``."""
-    parts = re.split(r"(\d+)", name)
-    return tuple(int(p) if i % 2 else p.casefold() for i, p in enumerate(parts)), name
-
-
-def _mode_channels(img: Image.Image) -> int | None:
-    mode = img.mode
-    if mode in ("1", "L", "I", "F") or mode.startswith("I;16"):
-        return 1
-    if mode in ("RGB", "RGBX", "CMYK", "YCbCr", "LAB", "HSV"):
-        return 3
-    if mode in ("RGBA", "RGBa", "LA", "La", "PA"):
-        return 4
-    if mode == "P":
-        return 4 if "transparency" in img.info else 3
-    return None
-
-
-def _is_16bit_colour(img: Image.Image) -> bool:
-    if img.mode not in ("RGB", "RGBA") or not img.tile:
-        return False
-    args = img.tile[0].args
-    rawmode = args[0] if isinstance(args, tuple) else args
-    return isinstance(rawmode, str) and ";16" in rawmode
-
-
-def _header(path: Path, img: Image.Image, where: str) -> tuple[int, int, int]:
-    channels = _mode_channels(img)
-    if channels is None:
-        raise InputError(f"{where} of {str(path)!r} has image mode {img.mode!r}, not supported")
-    if _is_16bit_colour(img):
-        warnings.warn(
-            f"{where} of {str(path)!r} is 16-bit colour; Pillow reads it at 8 bits per channel",
-            PrecisionWarning,
-            stacklevel=4,
-        )
-    return img.height, img.width, channels
-
-
-def _open(path: Path) -> Image.Image:
-    try:
-        return Image.open(path)
-    except (UnidentifiedImageError, Image.DecompressionBombError) as err:
-        raise InputError(f"cannot read {str(path)!r} as an image: {err}") from None
-    except OSError as err:
-        raise InputError(f"cannot read {str(path)!r}: {err}") from None
-
-
-def _agree(shapes: list[tuple[int, int, int]], names: list[str], origin: Path) -> int:
-    """Check every slice against the first (size and channels); return the volume's channels.
-
-    Grey and RGB are compatible (grey is promoted to RGB); nothing else mixes.
-    """
-    first = shapes[0]
-    for shape, name in zip(shapes, names, strict=True):
-        mixable = {shape[2], first[2]} <= {1, 3}
-        if shape[:2] != first[:2] or (shape[2] != first[2] and not mixable):
-            raise InputError(
-                f"slices of {str(origin)!r} differ: {names[0]!r} is {first[0]}x{first[1]}x"
-                f"{first[2]} (HxWxC) but {name!r} is {shape[0]}x{shape[1]}x{shape[2]}; "
-                f"all slices need the same size and channel count (grey and RGB may mix)"
-            )
-    return 3 if any(s[2] == 3 for s in shapes) else first[2]
-
-
-def _probe_folder(folder: Path) -> VolumeInfo:
-    entries = sorted(
-        (p for p in folder.iterdir() if not p.name.startswith(".") and p.is_file()),
-        key=lambda p: natural_sort_key(p.name),
-    )
-    files, skipped, shapes = [], [], []
-    for path in entries:
-        try:
-            img = Image.open(path)
-        except UnidentifiedImageError:
-            skipped.append(path)
-            continue
-        except (OSError, Image.DecompressionBombError) as err:
-            raise InputError(f"cannot read {str(path)!r}: {err}") from None
-        with img:
-            if getattr(img, "n_frames", 1) > 1:
-                raise InputError(
-                    f"{str(path)!r} has {img.n_frames} frames; the images of a folder must be "
-                    f"single images (pass a multi-page TIFF on its own)"
-                )
-            shapes.append(_header(path, img, "image"))
-        files.append(path)
-    if skipped:
-        names = ", ".join(p.name for p in skipped[:5]) + (", ..." if len(skipped) > 5 else "")
-        warnings.warn(
-            f"skipped {len(skipped)} file(s) in {str(folder)!r} that are not images: {names}",
-            SkippedFileWarning,
-            stacklevel=3,
-        )
-    if not files:
-        raise InputError(
-            f"folder {str(folder)!r} holds no images ({len(skipped)} other file(s) skipped)"
-        )
-    channels = _agree(shapes, [p.name for p in files], folder)
-    height, width = shapes[0][:2]
-    return _info(folder, "folder", files, len(files), height, width, channels, skipped)
-
-
-def _probe_tiff(path: Path) -> VolumeInfo:
-    shapes = []
-    with _open(path) as img:
-        try:
-            for page in range(getattr(img, "n_frames", 1)):
-                img.seek(page)
-                shapes.append(_header(path, img, f"page {page}"))
-        except (OSError, EOFError, ValueError) as err:  # a broken page chain
-            raise InputError(f"cannot read page {len(shapes)} of {str(path)!r}: {err}") from None
-    channels = _agree(shapes, [f"page {k}" for k in range(len(shapes))], path)
-    return _info(path, "tiff", [path], len(shapes), *shapes[0][:2], channels, [])
-
-
-def _probe_npy(path: Path) -> VolumeInfo:
-    try:
-        with open(path, "rb") as handle:
-            version = np.lib.format.read_magic(handle)
-            if version == (1, 0):
-                shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
-            else:
-                shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
-    except (OSError, ValueError) as err:
-        raise InputError(f"cannot read {str(path)!r} as a .npy array: {err}") from None
-    if dtype.hasobject:
-        raise InputError(
-            f"{str(path)!r} holds Python objects, which would need unpickling; "
-            f"refused (only numeric arrays are read, allow_pickle=False)"
-        )
-    if dtype.kind not in "biuf":
-        raise InputError(f"{str(path)!r} has dtype {dtype}; a volume must hold real numbers")
-    if len(shape) == 3:
-        shape = (*shape, 1)
-    if len(shape) != 4 or not 1 <= shape[3] <= 4 or 0 in shape:
-        raise InputError(
-            f"{str(path)!r} has shape {shape}; a volume must be (D, H, W) or (D, H, W, C), "
-            f"channels last with C in 1..4 and no zero size (np.moveaxis fixes channels-first)"
-        )
-    return _info(path, "npy", [path], *shape, [])
-
-
-def _info(path, kind, files, depth, height, width, channels, skipped) -> VolumeInfo:
-    size = 4 * depth * height * width * channels
-    return VolumeInfo(
-        Path(path), kind, tuple(files), depth, height, width, channels, size, tuple(skipped)
-    )
-
-
-def probe_volume(path: str | os.PathLike) -> VolumeInfo:
-    """Describe a volume on disk from its headers, without decoding any pixels.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        A folder of images, a (multi-page) ``.tif``/``.tiff`` file or a ``.npy`` file.
-
-    Returns
-    -------
-    VolumeInfo
-        Kind, slice files, shape (D, H, W, C) and float32 size. Non-image files of a folder
-        are in ``skipped`` and reported with a :class:`SkippedFileWarning`.
-
-    Raises
-    ------
-    InputError
-        Missing path, unreadable or unsupported file, pickled or non-numeric ``.npy``, slices
-        that differ in size or channels (naming the first that differs and both shapes), a
-        folder without images.
-    """
-    target = Path(path)
-    if target.is_dir():
-        return _probe_folder(target)
-    if not target.exists():
-        raise InputError(f"input {str(target)!r} does not exist")
-    suffix = target.suffix.lower()
-    if suffix == ".npy":
-        return _probe_npy(target)
-    if suffix in _TIFF_SUFFIXES:
-        return _probe_tiff(target)
-    raise InputError(
-        f"input {str(target)!r} is not a volume: use a folder of images, a multi-page TIFF "
-        f"(.tif/.tiff) or a .npy array (D, H, W[, C])"
-    )
-
-
 # -- loading ----------------------------------------------------------------------------
 
 
@@ -361,7 +145,7 @@ def _pixels(img: Image.Image) -> np.ndarray:
 
 
 def _decode_file(path: Path, out: np.ndarray, tick: Callable[[int], object]) -> None:
-    with _open(path) as img:
+    with open_image(path) as img:
         if (img.height, img.width) != out.shape[:2]:
             raise InputError(
                 f"{str(path)!r} is {img.height}x{img.width}, the volume's slices are "
@@ -375,7 +159,7 @@ def _decode_file(path: Path, out: np.ndarray, tick: Callable[[int], object]) -> 
 
 
 def _decode_pages(path: Path, pages: range, out: np.ndarray, tick: Callable[[int], object]) -> None:
-    with _open(path) as img:
+    with open_image(path) as img:
         for page in pages:
             img.seek(page)
             try:
