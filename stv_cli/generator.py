@@ -42,6 +42,16 @@ def _previous_field(previous: DifferentialResonance | None, name: str) -> np.nda
     return values if values.size else None
 
 
+def total_energy(profile) -> np.float32:
+    """``ZSpaceVolume.total_energy()`` from a slice profile: the mean of the slice energies.
+
+    Every slice holds the same number of values, so the mean of the per-slice means of v^2
+    is the volume's; the same float64 mean of the same float32 energies as the volume's
+    method, so the value is identical.
+    """
+    return F32(np.mean(profile.energies, dtype=np.float64))
+
+
 def _tiled(values: np.ndarray | None, z: int, fallback) -> np.float32:
     return F32(fallback) if values is None else values[z % values.size]
 
@@ -100,7 +110,7 @@ class ResonanceGenerator:
     def steps(self) -> int:
         return self._rnn.steps
 
-    def generate(self, volume, projector, chrono=None, atlas=None, previous=None):
+    def generate(self, volume, projector, chrono=None, atlas=None, previous=None, *, profile=None):
         """The resonance of ``volume`` under ``projector`` (SPEC A.11).
 
         Parameters
@@ -115,6 +125,9 @@ class ResonanceGenerator:
             Supplies z_signal, suggested_pressure and collapse_total when they are set.
         previous : DifferentialResonance, optional
             The last resonance; an empty field counts as absent (D6).
+        profile : ZSliceProfile, optional
+            ``volume.slice_profile()`` when the caller already has it (a frame ring keeps the
+            statistics of each frame it holds); taken from the volume otherwise.
 
         Returns
         -------
@@ -133,14 +146,24 @@ class ResonanceGenerator:
                 f"{depth}; build the generator with steps >= {depth} (depth after any "
                 "interpolation)"
             )
-        profile = volume.slice_profile()
+        if profile is None:
+            profile = volume.slice_profile()
+        elif profile.depth != depth:
+            raise InvalidDimensions(
+                f"profile has {profile.depth} slices but the volume has depth {depth}"
+            )
         chrono = _summary(chrono)
         x = self.encode(volume, profile, projector, chrono, atlas, previous)
         latent = self._rnn.forward(x)[0]
         return self.decode(latent, profile, projector, chrono, atlas, previous)
 
     def encode(self, volume, profile, projector, chrono, atlas, previous) -> np.ndarray:
-        """The (1, steps * features_per_slice) float32 input of the recurrence (SPEC A.11)."""
+        """The (1, steps * features_per_slice) float32 input of the recurrence (SPEC A.11).
+
+        ``profile`` is ``volume.slice_profile()``; the volume's total energy (the mean of
+        v^2 over every value) is the mean of its per-slice energies, so it comes from the
+        profile too (the statistics are taken once).
+        """
         fp = self.features_per_slice
         x = np.zeros(self.steps * fp, dtype=F32)
         focus, spread, bias = (
@@ -158,7 +181,7 @@ class ResonanceGenerator:
         chrono_mean = total if chrono_mean is None else chrono_mean
         chrono_std = _option(chrono, "energy_std")
         chrono_std = F32(0.0) if chrono_std is None else chrono_std
-        global_energy = F32(volume.total_energy())
+        global_energy = total_energy(profile)
         aspect = F32(volume.height) / F32(volume.width)
         prev_energy = _previous_field(previous, "infinity_energy")
         prev_objective = _previous_field(previous, "recursive_objective")

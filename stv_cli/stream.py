@@ -108,13 +108,18 @@ class VideoStreamProjector:
                 refined = refined.upscale(factor)
         return refined
 
-    def step(self, volume, chrono=None, atlas=None):
+    def step(self, volume, chrono=None, atlas=None, *, profile=None, out=None):
         """Project one volume; returns ``(image, resonance)`` (SPEC A.12).
 
         In this order: (1) calibrate the projector from ``atlas`` (persistent, before anything
         can fail); (2) diffuse; (3) interpolate and upscale; (4) generate the resonance with
         the previous one; (5) collapse with the smoothed depth weights; (6) remember the
         resonance. ``volume`` itself is never modified.
+
+        ``profile`` (``volume.slice_profile()``, when the caller keeps it) spares the
+        generator a pass over the volume; it is used only without refinement, since a
+        refined volume has statistics of its own. ``out`` (C-contiguous float32 of the
+        image's shape) receives the image instead of a new array.
 
         Returns
         -------
@@ -129,8 +134,13 @@ class VideoStreamProjector:
         if atlas is not None:
             self.projector.calibrate_from_atlas(atlas)
         refined = self.refine(volume)
-        resonance = self.generator.generate(refined, self.projector, chrono, atlas, self._previous)
-        image = self.projector.project_with_temporal(refined, resonance, self.smoothing)
+        if refined is not volume:
+            profile = None
+        resonance = self.generator.generate(
+            refined, self.projector, chrono, atlas, self._previous, profile=profile
+        )
+        weights = self.projector.depth_weights_with_temporal(refined, resonance, self.smoothing)
+        image = refined.collapse_with_weights(weights, out=out)
         self._previous = resonance
         return image, resonance
 

@@ -173,12 +173,17 @@ class FrameRing:
 
     Frame t is stored at slots t % depth and t % depth + depth of a (2*depth, H, W, C)
     buffer, so the newest m frames are always the contiguous run starting at
-    (t - m + 1) % depth: no allocation and no reordering per frame.
+    (t - m + 1) % depth: no allocation and no reordering per frame. The same pass that
+    stores a frame takes its sum and sum of squares, so :meth:`profile` gives the window's
+    slice statistics without reading the window again.
     """
 
     def __init__(self, depth: int, shape: tuple[int, int, int]) -> None:
         self.depth = depth
         self._buffer = np.empty((2 * depth, *shape), dtype=F32)
+        self._sums = np.zeros((depth, 2), dtype=np.float64)  # per slot: sum v, sum v^2
+        self._columns = np.empty((2, shape[1] * shape[2]), dtype=np.float64)
+        self._values = shape[0] * shape[1] * shape[2]
         self._count = 0  # frames pushed since the last clear
         self._t = -1
 
@@ -186,16 +191,39 @@ class FrameRing:
         """Forget the frames held (a scene cut)."""
         self._count = 0
 
+    def _slots(self) -> tuple[int, int]:
+        held = min(self._count, self.depth)
+        return (self._t - held + 1) % self.depth, held
+
     def push(self, image: np.ndarray) -> np.ndarray:
         """Add the newest frame; return the window of the last min(count, depth) frames."""
+        from .video_pipeline import frame_kernels
+
         self._t += 1
         slot = self._t % self.depth
-        self._buffer[slot] = image
-        self._buffer[slot + self.depth] = image
+        image = np.ascontiguousarray(image, dtype=F32)
+        self._sums[slot] = frame_kernels().ring_store(
+            image, self._buffer[slot], self._buffer[slot + self.depth], self._columns
+        )
         self._count += 1
-        held = min(self._count, self.depth)
-        start = (self._t - held + 1) % self.depth
+        start, held = self._slots()
         return self._buffer[start : start + held]
+
+    def profile(self):
+        """``ZSpaceVolume.slice_profile()`` of the window, from the stored sums.
+
+        The formulas of ``slice_statistics`` (float64 mean and energy, one-pass std
+        ``sqrt(max(energy - mean^2, 0))``), rounded to float32.
+        """
+        from .telemetry import ZSliceProfile
+
+        start, held = self._slots()
+        sums = np.roll(self._sums, -start, axis=0)[:held]
+        mean = sums[:, 0] / self._values
+        energy = sums[:, 1] / self._values
+        with np.errstate(invalid="ignore", over="ignore"):
+            std = np.sqrt(np.fmax(energy - mean * mean, 0.0))
+        return ZSliceProfile(mean.astype(F32), std.astype(F32), energy.astype(F32))
 
 
 def metric(atlas, name: str) -> float:
@@ -294,7 +322,7 @@ class StreamingProjection:
                 f"{self.name}: frame {index} has size {_size(image.shape)} but the clip "
                 f"started at {_size(self._shape)}; a clip must keep one frame size"
             )
-        result = self.pipeline.push(image, timestamp)
+        result = self.pipeline.push(image, timestamp, keep_arrays=False)
         cut = self.stream.scene_cut
         reset = cut is not None and index > 0 and metric(result.atlas, METRICS[0]) > cut
         if reset:
@@ -302,11 +330,14 @@ class StreamingProjection:
             self.projector.reset()
             self.resets.append(index)
         volume = _volume(self._ring.push(image))
+        profile = self._ring.profile()  # the generator's statistics, without another pass
         if self.stream.calibrate:
             chrono = result.chrono_snapshot.summary
-            projection, _ = self.projector.step(volume, chrono=chrono, atlas=result.atlas)
+            projection, _ = self.projector.step(
+                volume, chrono=chrono, atlas=result.atlas, profile=profile
+            )
         else:
-            projection, _ = self.projector.step(volume)
+            projection, _ = self.projector.step(volume, profile=profile)
         self._index += 1
         return np.ascontiguousarray(projection, dtype=F32), result, reset
 
