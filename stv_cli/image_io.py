@@ -40,6 +40,7 @@ from .image_probe import (
     PrecisionWarning,
     SkippedFileWarning,
     VolumeInfo,
+    image_header,
     natural_sort_key,
     open_image,
     probe_volume,
@@ -52,6 +53,8 @@ __all__ = [
     "VolumeInfo",
     "default_memory_limit",
     "format_bytes",
+    "load_image",
+    "load_same_size_images",
     "load_volume",
     "natural_sort_key",
     "parse_size",
@@ -262,3 +265,54 @@ def load_volume(
         tasks = [(_decode_file, (file, out[z])) for z, file in enumerate(info.files)]
         _run_parallel(tasks, threads, progress)
     return out
+
+
+def load_image(path: str | os.PathLike) -> np.ndarray:
+    """One image file (its first frame) as float32 (H, W, C), by the rules of a slice.
+
+    Raises
+    ------
+    InputError
+        An unreadable file or an unsupported image mode.
+    """
+    return load_same_size_images([path])[0]
+
+
+def load_same_size_images(paths: list[str | os.PathLike]) -> np.ndarray:
+    """Image files of one size as one float32 (B, H, W, C) batch (the input of a grid).
+
+    Values follow the rules of a slice (8-bit /255, 16-bit /65535). Grey beside RGB is
+    repeated to RGB, as in a stack. Headers are checked before anything is decoded.
+
+    Raises
+    ------
+    InputError
+        An unreadable file; images that differ in size, or in channels other than grey
+        beside RGB, naming the first file that differs, both shapes and the fix.
+    """
+    files = [Path(p) for p in paths]
+    if not files:
+        raise InputError("no image files given")
+    shapes = []
+    for path in files:
+        with open_image(path) as img:
+            shapes.append(image_header(path, img, "image"))
+    first = shapes[0]
+    for path, shape in zip(files, shapes, strict=True):
+        if shape[:2] != first[:2]:
+            raise InputError(
+                f"{str(path)!r} is {shape[0]}x{shape[1]} but {str(files[0])!r} is "
+                f"{first[0]}x{first[1]} (height x width); the images of a grid must all have "
+                f"one size (as for torchvision's make_grid): resize or crop them first"
+            )
+        if shape[2] != first[2] and not {shape[2], first[2]} <= {1, 3}:
+            raise InputError(
+                f"{str(path)!r} has {shape[2]} channel(s) but {str(files[0])!r} has "
+                f"{first[2]}; grey and RGB mix (grey is repeated), nothing else does: "
+                f"convert them to one mode first"
+            )
+    channels = 3 if any(s[2] == 3 for s in shapes) else first[2]
+    batch = np.empty((len(files), first[0], first[1], channels), dtype=np.float32)
+    for path, out in zip(files, batch, strict=True):
+        _decode_file(path, out, lambda n: None)
+    return batch

@@ -92,7 +92,8 @@ def _is_16bit_colour(img: Image.Image) -> bool:
     return isinstance(rawmode, str) and ";16" in rawmode
 
 
-def _header(path: Path, img: Image.Image, where: str) -> tuple[int, int, int]:
+def image_header(path: Path, img: Image.Image, where: str) -> tuple[int, int, int]:
+    """(height, width, channels) of an open image; unsupported modes are an InputError."""
     channels = _mode_channels(img)
     if channels is None:
         raise InputError(f"{where} of {str(path)!r} has image mode {img.mode!r}, not supported")
@@ -152,7 +153,7 @@ def _probe_folder(folder: Path) -> VolumeInfo:
                     f"{str(path)!r} has {img.n_frames} frames; the images of a folder must be "
                     f"single images (pass a multi-page TIFF on its own)"
                 )
-            shapes.append(_header(path, img, "image"))
+            shapes.append(image_header(path, img, "image"))
         files.append(path)
     if skipped:
         names = ", ".join(p.name for p in skipped[:5]) + (", ..." if len(skipped) > 5 else "")
@@ -176,7 +177,7 @@ def _probe_tiff(path: Path) -> VolumeInfo:
         try:
             for page in range(getattr(img, "n_frames", 1)):
                 img.seek(page)
-                shapes.append(_header(path, img, f"page {page}"))
+                shapes.append(image_header(path, img, f"page {page}"))
         except (OSError, EOFError, ValueError) as err:  # a broken page chain
             raise InputError(f"cannot read page {len(shapes)} of {str(path)!r}: {err}") from None
     channels = _agree(shapes, [f"page {k}" for k in range(len(shapes))], path)

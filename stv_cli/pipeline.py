@@ -21,7 +21,6 @@ from .pipeline_outputs import (
     claim_outputs,
     decode_output_paths,
     input_name,
-    load_image,
     output_paths,
     write_grid,
     write_image,
@@ -462,5 +461,7 @@ def _decoded_voxels(decoded) -> np.ndarray:
 
 def run_grid(paths: list[Path], grid: GridSettings, output: OutputSettings) -> Path:
     """Tile the image files ``paths`` into one grid and write it; return its path."""
-    images = [load_image(Path(p)) for p in paths]
+    from .image_io import load_same_size_images
+
+    images = load_same_size_images(paths)
     return write_grid(output.out, images, grid, output, output.overwrite)

@@ -160,39 +160,3 @@ def decode_output_paths(output: OutputSettings, name: str, count: int) -> dict[s
         for i in range(count)
     }
     return {**paths, **base}
-
-
-def load_image(path: Path) -> np.ndarray:
-    """One image file as float32 (H, W, C): 8-bit /255, 16-bit /65535, float as stored.
-
-    Uses image_io's single-image reader when it has one; otherwise a small Pillow reader with
-    the same value rules (grey 1 channel, RGB 3, RGBA 4, palette to RGB(A)).
-    """
-    from . import image_io
-
-    loader = getattr(image_io, "load_image", None)
-    if loader is not None:
-        return np.asarray(loader(path), dtype=F32)
-    from PIL import Image, UnidentifiedImageError
-
-    from .errors import InputError
-
-    try:
-        with Image.open(path) as img:
-            img.load()
-            if img.mode == "P":
-                img = img.convert("RGBA" if "transparency" in img.info else "RGB")
-            elif img.mode == "LA":
-                img = img.convert("RGBA")
-            elif img.mode in ("1", "CMYK", "YCbCr", "HSV", "LAB"):
-                img = img.convert("L" if img.mode == "1" else "RGB")
-            pixels = np.asarray(img)
-    except (UnidentifiedImageError, OSError) as error:
-        raise InputError(f"cannot read image {str(path)!r}: {error}") from None
-    if pixels.dtype == np.uint8 or pixels.dtype == np.bool_:
-        values = pixels.astype(F32) / F32(255.0 if pixels.dtype == np.uint8 else 1.0)
-    elif pixels.dtype.kind in "ui":
-        values = pixels.astype(F32) / F32(65535.0)
-    else:
-        values = pixels.astype(F32)
-    return values[..., None] if values.ndim == 2 else values

@@ -479,7 +479,11 @@ def test_grid_refuses_mixed_sizes_and_bad_output(tmp_path):
     Image.fromarray(np.zeros((5, 4), np.uint8)).save(tmp_path / "b.png")
     result = run("grid", tmp_path / "a.png", tmp_path / "b.png", "-o", tmp_path / "g.png")
     assert result.exit_code == 1
-    assert "shape" in result.output
+    assert f"{str(tmp_path / 'b.png')!r} is 5x4 but {str(tmp_path / 'a.png')!r} is 4x4" in (
+        result.output
+    )
+    assert "must all have one size" in result.output
+    assert not (tmp_path / "g.png").exists()
     result = run("grid", tmp_path / "a.png", "-o", tmp_path / "g")
     assert result.exit_code == 2
     assert "not an image file name" in result.output
@@ -720,3 +724,33 @@ def test_overwrite_from_the_environment_gives_way_to_skip_existing_typed(tmp_pat
     )
     assert both.exit_code == 2
     assert "exclude each other" in both.output
+
+
+def test_grid_mixes_grey_with_rgb_and_names_files_that_do_not_mix(tmp_path):
+    from stv_cli.grid import make_grid, to_uint8
+
+    grey = np.arange(12, dtype=np.uint8).reshape(3, 4) * 20
+    rgb = np.random.default_rng(3).integers(0, 256, (3, 4, 3), dtype=np.uint8)
+    Image.fromarray(grey).save(tmp_path / "grey.png")
+    Image.fromarray(rgb).save(tmp_path / "rgb.png")
+    Image.fromarray(np.dstack([rgb, grey])).save(tmp_path / "rgba.png")
+    result = run("grid", tmp_path / "grey.png", tmp_path / "rgb.png", "-o", tmp_path / "g.png")
+    assert result.exit_code == 0, result.output
+    batch = np.stack([np.repeat(grey[..., None], 3, axis=2), rgb]).astype(np.float32) / 255
+    np.testing.assert_array_equal(read_png(tmp_path / "g.png"), to_uint8(make_grid(batch)))
+    bad = run("grid", tmp_path / "rgb.png", tmp_path / "rgba.png", "-o", tmp_path / "h.png")
+    assert bad.exit_code == 1
+    assert "'" + str(tmp_path / "rgba.png") + "' has 4 channel(s)" in bad.output
+    assert not (tmp_path / "h.png").exists()
+
+
+def test_grid_reads_16_bit_grey_at_full_precision(tmp_path):
+    values = np.array([[0, 1, 257], [32768, 65534, 65535]], dtype=np.uint16)
+    for name in ("a.png", "b.tif"):
+        Image.fromarray(values).save(tmp_path / name)
+    result = run(
+        "grid", tmp_path / "a.png", tmp_path / "b.tif", "-o", tmp_path / "g.png",
+        "--bit-depth", "16", "--keep-grey", "--padding", "0",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    np.testing.assert_array_equal(read_png(tmp_path / "g.png"), np.hstack([values, values]))
