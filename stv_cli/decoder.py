@@ -13,7 +13,9 @@ import numpy as np
 
 from .backend import ops
 from .errors import EmptyInput, InvalidDimensions, InvalidValue, NonFiniteValue
-from .volume import InterpolationMethod, ZSpaceVolume, check_memory, estimate_volume_bytes
+from .memory import check_memory, estimate_volume_bytes
+from .refine import InterpolationMethod
+from .volume import ZSpaceVolume
 
 _U64_MAX = 2**64 - 1
 #: The kernels index draws with signed 64-bit integers; at 10^9 draws/s this lasts 146 years.

@@ -6,7 +6,8 @@ import numpy as np
 
 from .backend import ops
 from .errors import InvalidValue
-from .volume import ZSpaceVolume, check_memory, estimate_volume_bytes
+from .memory import check_memory, estimate_volume_bytes
+from .volume import ZSpaceVolume
 from .weights import F32, clamp, finite_f32
 
 #: The rate used when the one given is not finite (SPEC A.5, A.16).
@@ -61,7 +62,7 @@ class ZDiffuser:
         ------
         InvalidDimensions
             If output and scratch would exceed the memory limit
-            (:func:`stv_cli.volume.check_memory`).
+            (:func:`stv_cli.memory.check_memory`).
         """
         d, h, w, c = volume.shape
         if self._iterations == 0 or 0 in volume.shape:

@@ -14,7 +14,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .errors import DataLength, EmptyInput
+from .backend import ops
+from .errors import DataLength, EmptyInput, InvalidDimensions
 from .weights import EPS, F32, as_vector, rust_max, rust_min, sequential_sum
 
 
@@ -135,6 +136,53 @@ class ZSliceProfile:
 
     def __repr__(self) -> str:
         return f"ZSliceProfile(depth={self.depth})"
+
+
+# --------------------------------------------------------------------------- of voxels
+# The statistics behind ZSpaceVolume.profile/slice_profile/spectral_response/total_energy,
+# on a (D, H, W, C) float32 array, all taken over the H*W*C values of each slice (D1).
+
+
+def two_pass_profile(voxels: np.ndarray) -> ZSliceProfile:
+    """Per-slice mean, two-pass population std and energy (SPEC A.2.8); zeros for H*W = 0."""
+    s = ops().slice_statistics(voxels)
+    return ZSliceProfile(s["mean"], s["std"], s["energy"])
+
+
+def one_pass_profile(voxels: np.ndarray) -> ZSliceProfile:
+    """Like :func:`two_pass_profile` but with the one-pass std sqrt(max(E[v^2] - mean^2, 0)).
+
+    Raises
+    ------
+    InvalidDimensions
+        If H*W = 0.
+    """
+    _, h, w, _ = voxels.shape
+    if h * w == 0:
+        raise InvalidDimensions(f"slice_profile needs non-empty slices, got H = {h}, W = {w}")
+    s = ops().slice_statistics(voxels)
+    return ZSliceProfile(s["mean"], s["std_one_pass"], s["energy"])
+
+
+def spectral_response(voxels: np.ndarray, window) -> np.ndarray:
+    """Per-slice mean |v| times ``window.weights(D)`` (SPEC A.2.5); empty when H*W = 0."""
+    d, h, w, _ = voxels.shape
+    if h * w == 0:
+        return np.zeros(0, dtype=F32)
+    abs_mean = ops().slice_statistics(voxels)["abs_mean"]
+    return (abs_mean * window.weights(d)).astype(F32, copy=False)
+
+
+def total_energy(voxels: np.ndarray) -> float:
+    """Mean of v^2 over every value of the array (0 for an empty one)."""
+    if voxels.size == 0:
+        return 0.0
+    # every slice has the same count, so the mean of per-slice energies is the global mean
+    energies = ops().slice_statistics(voxels)["energy"]
+    return float(F32(np.mean(energies, dtype=np.float64)))
+
+
+# --------------------------------------------------------------------------- over time
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,9 @@
 """Blending over time: the weight EMA buffer (SPEC A.4) and the voxel EMA/blend arithmetic.
 
-:class:`TemporalResonanceBuffer` smooths per-depth weight vectors from frame to frame. The two
-array functions below are the voxel arithmetic behind :meth:`stv_cli.ZSpaceVolume.accumulate`
-and :meth:`~stv_cli.ZSpaceVolume.blend_sequence`; they work slice by slice so that no temporary
-of a whole volume is ever allocated.
+:class:`TemporalResonanceBuffer` smooths per-depth weight vectors from frame to frame. The
+array functions below are the checks and voxel arithmetic behind
+:meth:`stv_cli.ZSpaceVolume.accumulate` and :meth:`~stv_cli.ZSpaceVolume.blend_sequence`; they
+work slice by slice so that no temporary of a whole volume is ever allocated.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .weights import F32, as_vector, clamp, finite_f32, normalise, require_finite
+from .errors import DataLength, EmptyInput, InvalidValue, ShapeMismatch
+from .weights import F32, as_vector, clamp, finite_f32, normalise, require_finite, sequential_sum
 
 #: The buffer's fallback new-frame weight when the one given is not finite (SPEC A.4).
 DEFAULT_BUFFER_DECAY = 0.5
@@ -91,6 +92,22 @@ class TemporalResonanceBuffer:
         return f"TemporalResonanceBuffer(decay={self.decay}, frames={self.frames})"
 
 
+def check_alpha(alpha: float) -> np.float32:
+    """``alpha`` (temporal_alpha) as float32 if finite and in [0, 1] (SPEC A.2.6).
+
+    Judged as the float32 the reference receives: 1 + 1e-12 is 1.0 and 1e39 is inf.
+
+    Raises
+    ------
+    InvalidValue
+        Otherwise, naming the value.
+    """
+    alpha32 = finite_f32(alpha)
+    if alpha32 is None or not F32(0.0) <= alpha32 <= F32(1.0):
+        raise InvalidValue(f"temporal_alpha must be finite and in [0, 1], got {alpha}")
+    return alpha32
+
+
 def ema_slices(
     state: np.ndarray, incoming: np.ndarray, alpha: np.float32, out: np.ndarray
 ) -> np.ndarray:
@@ -108,13 +125,55 @@ def ema_slices(
     return out
 
 
+def blend_arrays(arrays: Sequence[np.ndarray], weights) -> np.ndarray:
+    """Weighted mean ``sum(w_k A_k) / sum(w_k)`` of equally shaped (D, H, W, C) arrays.
+
+    The checks and arithmetic of ``blend_sequence`` (SPEC A.2.7 with D4), in the spec's
+    order; allocates the output and one slice of scratch.
+
+    Raises
+    ------
+    EmptyInput
+        If ``arrays`` is empty (z_space_sequence).
+    DataLength
+        If ``len(weights) != len(arrays)``.
+    ShapeMismatch
+        If an entry is not an array of array 0's shape.
+    NonFiniteValue
+        If a weight (temporal_weight) is not finite.
+    InvalidValue
+        If the weights sum to <= 0 (D4; the reference returns the raw sum).
+    """
+    arrays = list(arrays)
+    if not arrays:
+        raise EmptyInput("z_space_sequence must contain at least one volume, got 0")
+    w = as_vector(weights, "temporal_weights")
+    if w.size != len(arrays):
+        raise DataLength(
+            f"temporal_weights must have one weight per volume ({len(arrays)}), got {w.size}"
+        )
+    for k, a in enumerate(arrays):
+        if not isinstance(a, np.ndarray) or a.shape != arrays[0].shape:
+            raise ShapeMismatch(
+                f"volume {k} of z_space_sequence has shape {getattr(a, 'shape', type(a))} "
+                f"but volume 0 has {arrays[0].shape}"
+            )
+    require_finite(w, "temporal_weight")
+    total = sequential_sum(w)
+    if not total > 0:
+        raise InvalidValue(
+            f"temporal weights must sum to a positive total, got {float(total)} from {w.tolist()}"
+        )
+    return blend_slices(arrays, w, total)
+
+
 def blend_slices(
     arrays: Sequence[np.ndarray], weights: np.ndarray, total: np.float32
 ) -> np.ndarray:
     """``sum_k arrays[k] * weights[k]``, accumulated in order from 0, then times ``1 / total``.
 
     Allocates the output and one slice of scratch. The caller checks shapes and that
-    ``total > 0``.
+    ``total > 0`` (:func:`blend_arrays` does).
     """
     out = np.zeros(arrays[0].shape, dtype=F32)
     scratch = np.empty(arrays[0].shape[1:], dtype=F32)

@@ -11,134 +11,37 @@ instead of the machine swapping.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
-from enum import Enum
 
 import numpy as np
 
+from . import telemetry
 from .backend import ops
-from .errors import DataLength, EmptyInput, InvalidDimensions, InvalidValue, ShapeMismatch
+from .errors import DataLength, InvalidDimensions, InvalidValue, ShapeMismatch
+from .memory import (  # re-exported: the memory guard's public home was this module
+    check_memory,
+    estimate_volume_bytes,
+    memory_limit,
+    physical_memory_bytes,
+    set_memory_limit,
+)
+from .refine import InterpolationMethod, interpolate_voxels, upscale_voxels
 from .resonance import DifferentialResonance, resonance_weights
 from .telemetry import ZSliceProfile, ZSpaceTelemetryReport
-from .temporal import blend_slices, ema_slices
-from .weights import F32, as_vector, finite_f32, require_finite, sequential_sum
+from .temporal import blend_arrays, check_alpha, ema_slices
+from .voxel_arrays import adopt_voxels, reshape_buffer, stack_slices, zeros_voxels
+from .weights import F32, as_vector, require_finite
 from .windows import SpectralWindow
 
-# --------------------------------------------------------------------------- memory guard
-
-_memory_limit_override: int | None = None
-
-
-def estimate_volume_bytes(depth: int, height: int, width: int, channels: int = 1) -> int:
-    """Bytes of a float32 (D, H, W, C) volume: ``4 * D * H * W * C`` (Python ints, no overflow)."""
-    return 4 * int(depth) * int(height) * int(width) * int(channels)
-
-
-def physical_memory_bytes() -> int | None:
-    """This machine's physical RAM in bytes, or None where the OS does not say."""
-    try:
-        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
-    except (AttributeError, OSError, ValueError):
-        return None
-
-
-def memory_limit() -> int | None:
-    """The limit in force: :func:`set_memory_limit`'s value, else 80% of physical RAM."""
-    if _memory_limit_override is not None:
-        return _memory_limit_override
-    physical = physical_memory_bytes()
-    return None if physical is None else int(physical * 0.8)
-
-
-def set_memory_limit(limit_bytes: int | None) -> None:
-    """Set the largest output (bytes) a volume operation may allocate; None restores 80% of RAM.
-
-    Raises
-    ------
-    InvalidValue
-        If ``limit_bytes`` is not None and not a positive integer.
-    """
-    global _memory_limit_override
-    if limit_bytes is not None and (
-        isinstance(limit_bytes, bool) or not isinstance(limit_bytes, (int, np.integer))
-    ):
-        raise InvalidValue(f"memory limit must be a positive integer of bytes, got {limit_bytes!r}")
-    if limit_bytes is not None and limit_bytes <= 0:
-        raise InvalidValue(f"memory limit must be a positive integer of bytes, got {limit_bytes}")
-    _memory_limit_override = None if limit_bytes is None else int(limit_bytes)
-
-
-def _gib(nbytes: int) -> str:
-    return f"{nbytes / 2**30:.2f} GiB ({nbytes} bytes)"
-
-
-def check_memory(estimate_bytes: int, what: str) -> None:
-    """Raise :class:`InvalidDimensions` if ``estimate_bytes`` exceeds :func:`memory_limit`.
-
-    ``what`` names the output in the message, e.g. ``"upscale output of shape (...)"``.
-    """
-    limit = memory_limit()
-    if limit is not None and estimate_bytes > limit:
-        raise InvalidDimensions(
-            f"{what} needs an estimated {_gib(estimate_bytes)}, more than the memory limit of "
-            f"{_gib(limit)}; use a smaller factor or input, or raise the limit "
-            "(stv_cli.volume.set_memory_limit)"
-        )
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-class InterpolationMethod(str, Enum):
-    """How :meth:`ZSpaceVolume.interpolate` synthesises the slice between two neighbours."""
-
-    NEAREST = "nearest"
-    LINEAR = "linear"
-    CUBIC = "cubic"
-
-    @classmethod
-    def parse(cls, method: InterpolationMethod | str) -> InterpolationMethod:
-        """Accept a member or its name (case-insensitive).
-
-        Raises
-        ------
-        InvalidValue
-            If ``method`` is not one of nearest, linear, cubic.
-        """
-        if isinstance(method, cls):
-            return method
-        try:
-            return cls(str(method).lower())
-        except ValueError:
-            allowed = ", ".join(m.value for m in cls)
-            raise InvalidValue(
-                f"interpolation method must be one of {allowed}, got {method!r}"
-            ) from None
-
-
-def _positive_int(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise InvalidValue(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _as_4d(array: np.ndarray, name: str) -> np.ndarray:
-    if array.ndim == 3:
-        return array[..., np.newaxis]
-    if array.ndim != 4:
-        raise InvalidDimensions(
-            f"{name} must be a (D, H, W) or (D, H, W, C) array, got shape {array.shape}"
-        )
-    return array
-
-
-def _check_alpha(alpha: float) -> np.float32:
-    # judged as the float32 the reference receives: 1 + 1e-12 is 1.0, 1e39 is inf
-    alpha32 = finite_f32(alpha)
-    if alpha32 is None or not F32(0.0) <= alpha32 <= F32(1.0):
-        raise InvalidValue(f"temporal_alpha must be finite and in [0, 1], got {alpha}")
-    return alpha32
+__all__ = [
+    "InterpolationMethod",
+    "ZSpaceVolume",
+    "check_memory",
+    "estimate_volume_bytes",
+    "memory_limit",
+    "physical_memory_bytes",
+    "set_memory_limit",
+]
 
 
 # --------------------------------------------------------------------------- the volume
@@ -169,18 +72,7 @@ class ZSpaceVolume:
     def __init__(self, voxels: np.ndarray, *, copy: bool = False) -> None:
         if isinstance(voxels, ZSpaceVolume):
             voxels = voxels.voxels
-        array = _as_4d(np.asarray(voxels), "voxels")
-        if 0 in array.shape:
-            raise InvalidDimensions(
-                f"volume dimensions (D, H, W, C) must all be >= 1, got {array.shape}"
-            )
-        self._voxels = self._adopt(array, copy)
-
-    @staticmethod
-    def _adopt(array: np.ndarray, copy: bool) -> np.ndarray:
-        if copy:
-            return np.array(array, dtype=F32, order="C", copy=True)
-        return np.ascontiguousarray(array, dtype=F32)
+        self._voxels = adopt_voxels(voxels, copy)
 
     @classmethod
     def _wrap(cls, array: np.ndarray) -> ZSpaceVolume:
@@ -200,13 +92,7 @@ class ZSpaceVolume:
         InvalidDimensions
             If any dimension is < 1 or the volume exceeds the memory limit.
         """
-        dims = (depth, height, width, channels)
-        if any(isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1 for d in dims):
-            raise InvalidDimensions(
-                f"volume dimensions (D, H, W, C) must be integers >= 1, got {dims}"
-            )
-        check_memory(estimate_volume_bytes(*dims), f"zero volume of shape {dims}")
-        return cls._wrap(np.zeros(tuple(int(d) for d in dims), dtype=F32))
+        return cls._wrap(zeros_voxels((depth, height, width, channels)))
 
     @classmethod
     def from_voxels(
@@ -231,15 +117,7 @@ class ZSpaceVolume:
         """
         if shape is None:
             return cls(voxels, copy=copy)
-        dims = tuple(int(d) for d in shape)
-        if len(dims) not in (3, 4) or 0 in dims:
-            raise InvalidDimensions(f"shape must be (D, H, W[, C]), all >= 1, got {dims}")
-        flat = np.asarray(voxels).reshape(-1)
-        if flat.size != int(np.prod(dims)):
-            raise DataLength(
-                f"voxel buffer of shape {dims} needs {int(np.prod(dims))} values, got {flat.size}"
-            )
-        return cls(flat.reshape(dims), copy=copy)
+        return cls(reshape_buffer(voxels, shape), copy=copy)
 
     @classmethod
     def from_slices(cls, slices: Sequence[np.ndarray]) -> ZSpaceVolume:
@@ -259,32 +137,7 @@ class ZSpaceVolume:
             If a slice's shape differs from slice 0's (the message names the index and both
             shapes).
         """
-        slices = list(slices)
-        if not slices:
-            raise EmptyInput("z_space_volume_slices must contain at least one slice, got 0")
-        arrays = []
-        for i, s in enumerate(slices):
-            a = np.asarray(s)
-            if a.ndim == 2:
-                a = a[..., np.newaxis]
-            if a.ndim != 3 or a.shape[2] == 0:
-                raise InvalidDimensions(
-                    f"slice {i} must be an (H, W) or (H, W, C) array with C >= 1, "
-                    f"got shape {np.shape(s)}"
-                )
-            if arrays and a.shape != arrays[0].shape:
-                raise ShapeMismatch(
-                    f"slice {i} has shape {np.shape(s)} but slice 0 has shape "
-                    f"{np.shape(slices[0])}; all slices must have the same shape"
-                )
-            arrays.append(a)
-        h, w, c = arrays[0].shape
-        d = len(arrays)
-        check_memory(estimate_volume_bytes(d, h, w, c), f"volume of {d} slices of {h}x{w}x{c}")
-        out = np.empty((d, h, w, c), dtype=F32)
-        for z, a in enumerate(arrays):
-            out[z] = a
-        return cls._wrap(out)
+        return cls._wrap(stack_slices(slices))
 
     @classmethod
     def from_image_tensor(cls, image: np.ndarray) -> ZSpaceVolume:
@@ -424,22 +277,8 @@ class ZSpaceVolume:
         InvalidDimensions
             If an output would exceed the memory limit (checked before any work).
         """
-        method = InterpolationMethod.parse(method)
-        passes = _positive_int(passes, "interpolation passes", 0)
-        d, h, w, c = self.shape
-        if d <= 1 or h == 0 or w == 0 or passes == 0:
-            return self.copy()
-        depth, previous = d, 0
-        for _ in range(passes):
-            depth = 2 * depth - 1
-            nbytes = estimate_volume_bytes(depth, h, w, c)
-            check_memory(nbytes + previous, f"interpolation output of shape {(depth, h, w, c)}")
-            previous = nbytes
-        src = self._voxels
-        for _ in range(passes):
-            out = np.empty((2 * src.shape[0] - 1, h, w, c), dtype=F32)
-            src = ops().interpolate_z(src, method.value, out=out)
-        return self._wrap(src)
+        out = interpolate_voxels(self._voxels, method, passes)
+        return self.copy() if out is None else self._wrap(out)
 
     def upscale(self, factor: int) -> ZSpaceVolume:
         """Bilinear (align-corners) resample of every slice by an integer factor, SPEC A.2.4.
@@ -453,36 +292,24 @@ class ZSpaceVolume:
         InvalidDimensions
             If the output would exceed the memory limit.
         """
-        factor = _positive_int(factor, "z_upscale_factor", 1)
-        d, h, w, c = self.shape
-        if factor == 1 or h == 0 or w == 0:
-            return self.copy()
-        shape = (d, h * factor, w * factor, c)
-        check_memory(estimate_volume_bytes(*shape), f"upscale output of shape {shape}")
-        out = np.empty(shape, dtype=F32)
-        return self._wrap(ops().upscale_bilinear(self._voxels, factor, out=out))
+        out = upscale_voxels(self._voxels, factor)
+        return self.copy() if out is None else self._wrap(out)
 
     # ---------------------------------------------------------------- statistics
-
-    def _stats(self) -> dict[str, np.ndarray]:
-        return ops().slice_statistics(self._voxels)
 
     def spectral_response(self, window: SpectralWindow) -> np.ndarray:
         """Per-slice mean |v| times the normalised window (SPEC A.2.5); a new float32 (D,).
 
         Taken over all H*W*C values of each slice (D1); empty when H*W = 0.
         """
-        if self.height * self.width == 0:
-            return np.zeros(0, dtype=F32)
-        return (self._stats()["abs_mean"] * window.weights(self.depth)).astype(F32, copy=False)
+        return telemetry.spectral_response(self._voxels, window)
 
     def profile(self) -> ZSliceProfile:
         """Per-slice mean, two-pass population std and energy (SPEC A.2.8), for telemetry.
 
         An empty slice (H*W = 0) gives zeros.
         """
-        s = self._stats()
-        return ZSliceProfile(s["mean"], s["std"], s["energy"])
+        return telemetry.two_pass_profile(self._voxels)
 
     def slice_profile(self) -> ZSliceProfile:
         """Like :meth:`profile` but with the one-pass std sqrt(max(E[v^2] - mean^2, 0)).
@@ -492,12 +319,7 @@ class ZSpaceVolume:
         InvalidDimensions
             If H*W = 0.
         """
-        if self.height * self.width == 0:
-            raise InvalidDimensions(
-                f"slice_profile needs non-empty slices, got H = {self.height}, W = {self.width}"
-            )
-        s = self._stats()
-        return ZSliceProfile(s["mean"], s["std_one_pass"], s["energy"])
+        return telemetry.one_pass_profile(self._voxels)
 
     def telemetry_report(self) -> ZSpaceTelemetryReport:
         """:meth:`profile` summarised as a :class:`ZSpaceTelemetryReport`."""
@@ -505,10 +327,7 @@ class ZSpaceVolume:
 
     def total_energy(self) -> float:
         """Mean of v^2 over every value of the volume (0 for an empty volume)."""
-        if self._voxels.size == 0:
-            return 0.0
-        # every slice has the same count, so the mean of per-slice energies is the global mean
-        return float(F32(np.mean(self._stats()["energy"], dtype=np.float64)))
+        return telemetry.total_energy(self._voxels)
 
     # ---------------------------------------------------------------- temporal blending
 
@@ -532,13 +351,13 @@ class ZSpaceVolume:
             If ``alpha`` (temporal_alpha) is not finite or outside [0, 1].
         """
         self._check_same_shape(next_volume, "accumulate")
-        ema_slices(self._voxels, next_volume._voxels, _check_alpha(alpha), out=self._voxels)
+        ema_slices(self._voxels, next_volume._voxels, check_alpha(alpha), out=self._voxels)
 
     def accumulated(self, next_volume: ZSpaceVolume, alpha: float) -> ZSpaceVolume:
         """Like :meth:`accumulate` but into a new volume (allocates one volume and one slice)."""
         self._check_same_shape(next_volume, "accumulated")
         out = np.empty(self.shape, dtype=F32)
-        ema_slices(self._voxels, next_volume._voxels, _check_alpha(alpha), out=out)
+        ema_slices(self._voxels, next_volume._voxels, check_alpha(alpha), out=out)
         return self._wrap(out)
 
     @staticmethod
@@ -560,25 +379,5 @@ class ZSpaceVolume:
         InvalidValue
             If the weights sum to <= 0 (D4; the reference returns the raw sum).
         """
-        volumes = list(volumes)
-        if not volumes:
-            raise EmptyInput("z_space_sequence must contain at least one volume, got 0")
-        w = as_vector(weights, "temporal_weights")
-        if w.size != len(volumes):
-            raise DataLength(
-                f"temporal_weights must have one weight per volume ({len(volumes)}), got {w.size}"
-            )
-        for k, v in enumerate(volumes):
-            if not isinstance(v, ZSpaceVolume) or v.shape != volumes[0].shape:
-                raise ShapeMismatch(
-                    f"volume {k} of z_space_sequence has shape {getattr(v, 'shape', type(v))} "
-                    f"but volume 0 has {volumes[0].shape}"
-                )
-        require_finite(w, "temporal_weight")
-        total = sequential_sum(w)
-        if not total > 0:
-            raise InvalidValue(
-                f"temporal weights must sum to a positive total, got {float(total)} "
-                f"from {w.tolist()}"
-            )
-        return ZSpaceVolume._wrap(blend_slices([v._voxels for v in volumes], w, total))
+        arrays = [v._voxels if isinstance(v, ZSpaceVolume) else v for v in volumes]
+        return ZSpaceVolume._wrap(blend_arrays(arrays, weights))

@@ -142,9 +142,9 @@ def test_bad_construction():
 
 
 def test_memory_guard_refuses_an_oversized_volume(monkeypatch):
-    from stv_cli import volume as volume_module
+    from stv_cli import memory
 
-    monkeypatch.setattr(volume_module, "_memory_limit_override", 1024)
+    monkeypatch.setattr(memory, "_memory_limit_override", 1024)
     decoder = ZDecoder(1, 64, 64, seed=0)
     with pytest.raises(InvalidDimensions, match="memory limit"):
         decoder.decode([1.0])

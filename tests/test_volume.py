@@ -373,3 +373,18 @@ def test_alpha_is_judged_as_float32():
     assert v.voxels.ravel().tolist() == [0.0, 0.0]
     with pytest.raises(InvalidValue, match="temporal_alpha must be finite"):
         v.accumulate(ZSpaceVolume.zeros(1, 1, 2), 1e39)
+
+
+def test_volume_module_keeps_the_memory_guard_and_interpolation_names():
+    # the guard moved to stv_cli.memory and the enum to stv_cli.refine; importers of
+    # stv_cli.volume keep working and share the one limit
+    from stv_cli import memory, refine, volume
+
+    assert volume.set_memory_limit is memory.set_memory_limit
+    assert volume.check_memory is memory.check_memory
+    assert volume.InterpolationMethod is refine.InterpolationMethod
+    try:
+        volume.set_memory_limit(123)
+        assert memory.memory_limit() == 123
+    finally:
+        volume.set_memory_limit(None)
