@@ -172,6 +172,12 @@ def resolve_output(out: str | Path, input_count: int, image_format: str | None) 
     """
     text, out = str(out), Path(out)
     is_dir = out.is_dir() or text.endswith(("/", "\\")) or out.suffix == ""
+    if is_dir and out.exists() and not out.is_dir():
+        raise click.BadParameter(
+            f"{text!r} is an existing file, not a directory; give a directory, or an image "
+            f"file name with one of the extensions {', '.join(IMAGE_FORMATS)}",
+            param_hint="'-o' / '--output'",
+        )
     if is_dir:
         return True, (image_format or "png").lower()
     if input_count > 1:

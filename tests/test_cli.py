@@ -754,3 +754,12 @@ def test_grid_reads_16_bit_grey_at_full_precision(tmp_path):
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     np.testing.assert_array_equal(read_png(tmp_path / "g.png"), np.hstack([values, values]))
+
+
+def test_existing_file_without_extension_as_output_is_a_usage_error(tmp_path):
+    stack = make_stack(tmp_path / "stack")
+    (tmp_path / "notes").write_text("keep")
+    result = run("project", stack, "-o", tmp_path / "notes")
+    assert result.exit_code == 2
+    assert "is an existing file, not a directory" in result.output
+    assert (tmp_path / "notes").read_text() == "keep"
