@@ -203,3 +203,19 @@ def test_projector_is_read_not_changed(volume):
     projector = VisionProjector(0.2, 0.3, 0.1)
     ResonanceGenerator("g", 2, 2).generate(volume, projector, atlas=AtlasFrame(0.0, z_signal=0.9))
     assert (projector.focus, projector.spread) == pytest.approx((0.2, 0.3))
+
+
+def test_a_given_profile_replaces_the_volume_statistics(backend, volume):
+    gen = ResonanceGenerator("g", 4, 3)
+    projector = VisionProjector()
+    own = gen.generate(volume, projector)
+    assert gen.generate(volume, projector, profile=volume.slice_profile()) == own
+    # the profile is what is read: another volume's statistics give another resonance
+    other = ZSpaceVolume.from_slices([np.array([[5.0, 1.0]]), np.array([[0.0, 2.0]])])
+    assert gen.generate(volume, projector, profile=other.slice_profile()) != own
+    # the total energy (slot 10) comes from the profile, equal to the volume's own
+    wide = ResonanceGenerator.with_features("g", 12, 3, 2)
+    x = wide.encode(volume, volume.slice_profile(), projector, None, None, None)[0]
+    assert x[10] == np.float32(volume.total_energy())
+    with pytest.raises(InvalidDimensions, match="profile has 1 slices"):
+        gen.generate(volume, projector, profile=ZSpaceVolume(other.voxels[:1]).slice_profile())

@@ -148,3 +148,18 @@ def test_bad_super_resolution_options():
         _stream().with_super_resolution("linear", -1)
     with pytest.raises(InvalidValue, match="interpolation"):
         _stream().with_super_resolution("sinc", 2)
+
+
+def test_a_given_profile_and_out_buffer_give_the_same_step(backend):
+    volume = _volume(10, depth=3, channels=3)
+    plain = _stream().step(volume)
+    out = np.full((4, 4, 3), np.nan, np.float32)
+    image, resonance = _stream().step(volume, profile=volume.slice_profile(), out=out)
+    assert image is out
+    np.testing.assert_array_equal(image, plain[0])
+    assert resonance == plain[1]
+    # a refined volume has statistics of its own: the profile given is not used
+    other = _volume(11, depth=3, channels=3).slice_profile()
+    refined = _stream().with_diffuser(ZDiffuser(1, 0.5))
+    want = _stream().with_diffuser(ZDiffuser(1, 0.5)).step(volume)
+    assert refined.step(volume, profile=other)[1] == want[1]

@@ -41,6 +41,24 @@ def test_frame_ring_holds_the_last_depth_frames_oldest_first_and_clears():
     assert window[:, 0, 0, 0].tolist() == [6, 7] and window.flags.c_contiguous
 
 
+def test_frame_ring_profile_is_the_window_slice_profile(backend):
+    from stv_cli.volume import ZSpaceVolume
+
+    rng = np.random.default_rng(4)
+    ring = FrameRing(3, (5, 7, 3))
+    for t in range(5):
+        if t == 3:
+            ring.clear()
+        window = ring.push(rng.random((5, 7, 3), dtype=np.float32) * np.float32(t + 1))
+        got, want = ring.profile(), ZSpaceVolume(window).slice_profile()
+        assert got.depth == len(window)
+        for name in ("means", "stds", "energies"):
+            # the same float64 sums up to their order: bit for bit on the NumPy backend
+            if backend == "numpy":
+                np.testing.assert_array_equal(getattr(got, name), getattr(want, name))
+            np.testing.assert_allclose(getattr(got, name), getattr(want, name), rtol=1e-6)
+
+
 def test_contact_sheet_step_from_total_and_doubling_when_unbounded():
     sheet = ContactSheet(None, total=100, max_cells=10)
     assert sheet.every == 10

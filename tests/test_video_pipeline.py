@@ -283,3 +283,17 @@ def test_from_frames_is_lazy_and_equals_push():
     pushed = VideoPipeline()
     want = [pushed.push(f, t) for f, t in frames]
     assert [o.digest for o in [first, *rest]] == [o.digest for o in want]
+
+
+def test_keep_arrays_false_drops_only_the_copies(backend):
+    kept, lean = VideoPipeline(), VideoPipeline()
+    for frame, t in _frames(4):
+        a = kept.push(frame, t)
+        b = lean.push(frame, t, keep_arrays=False)
+        assert b.motion is None and b.volume is None
+        assert a.motion is not None and a.volume is not None
+        np.testing.assert_array_equal(a.per_depth_energy, b.per_depth_energy)
+        np.testing.assert_array_equal(a.smoothed_weights, b.smoothed_weights)
+        assert a.atlas == b.atlas and a.digest == b.digest
+    np.testing.assert_array_equal(kept.volume.voxels, lean.volume.voxels)
+    np.testing.assert_array_equal(kept.envelope, lean.envelope)
