@@ -12,10 +12,11 @@ from __future__ import annotations
 import numpy as np
 
 from .backend import ops
-from .errors import EmptyInput, InvalidDimensions, InvalidValue, NonFiniteValue
+from .errors import EmptyInput, InvalidDimensions, InvalidValue
 from .memory import check_memory, estimate_volume_bytes
 from .refine import InterpolationMethod
 from .volume import ZSpaceVolume
+from .weights import require_finite
 
 _U64_MAX = 2**64 - 1
 #: The kernels index draws with signed 64-bit integers; at 10^9 draws/s this lasts 146 years.
@@ -53,13 +54,7 @@ def check_latent(latent) -> np.ndarray:
         )
     if array.size == 0:
         raise EmptyInput("z_decoder_latent must have at least one feature, got 0")
-    bad = np.flatnonzero(~np.isfinite(array))
-    if bad.size:
-        i = int(bad[0])
-        raise NonFiniteValue(
-            f"z_decoder_latent must be finite, got {array[i]} at index {i} "
-            f"({bad.size} non-finite of {array.size})"
-        )
+    require_finite(array, "z_decoder_latent")
     return np.ascontiguousarray(array)
 
 
