@@ -172,20 +172,23 @@ class Workspace:
 
     def resonance_file(self, path: str):
         """The resonance in ``path``, read once per batch."""
-        key = ("resonance", str(path))
-        if key not in self._loaded:
-            from .latent_io import load_resonance
-
-            self._loaded[key] = load_resonance(path)
-        return self._loaded[key]
+        return self._load_once("--resonance", path)
 
     def views_file(self, path: Path):
         """The MultiViewFusion in ``path``, read once per batch."""
-        key = ("views", str(path))
-        if key not in self._loaded:
-            from .latent_io import load_views
+        return self._load_once("--views", path)
 
-            self._loaded[key] = load_views(path)
+    def _load_once(self, option: str, path) -> object:
+        from .errors import StvError
+        from .latent_io import load_resonance, load_views
+
+        key = (option, str(path))
+        if key not in self._loaded:
+            load = load_resonance if option == "--resonance" else load_views
+            try:
+                self._loaded[key] = load(path)
+            except StvError as error:  # say which option the file came from
+                raise type(error)(f"{option} {error}") from None
         return self._loaded[key]
 
 
@@ -275,11 +278,14 @@ def project_volume(volume, settings: ProjectionSettings, workspace: Workspace | 
     return image, weights
 
 
-def check_refined_memory(shape: tuple[int, ...], refine_settings: RefineSettings, what) -> None:
+def check_refined_memory(
+    shape: tuple[int, ...], refine_settings: RefineSettings, what: str | None = None
+) -> None:
     """Refuse, before loading, a run whose refinement would exceed the memory limit.
 
     The peak is the largest input-plus-output pair of consecutive stages (each stage reads one
-    volume and writes the next).
+    volume and writes the next). ``what`` (the input) starts the message when given; a batch
+    names the input itself, so the pipeline leaves it out.
     """
     from .errors import InvalidDimensions
     from .volume import estimate_volume_bytes, memory_limit
@@ -290,7 +296,7 @@ def check_refined_memory(shape: tuple[int, ...], refine_settings: RefineSettings
     limit = memory_limit()
     if limit is not None and peak > limit:
         raise InvalidDimensions(
-            f"{what}: refining {shapes[0]} to {shapes[-1]} needs an estimated "
+            f"{what + ': ' if what else ''}refining {shapes[0]} to {shapes[-1]} needs an estimated "
             f"{_size(peak)} at its peak, more than the memory limit of {_size(limit)}; "
             "use a smaller --upscale, fewer --interpolate-passes or a smaller input, "
             "or raise --memory-limit"
@@ -335,7 +341,7 @@ def run_project_input(
 
     info = probe_volume(path)
     shape = (info.depth, info.height, info.width, info.channels)
-    check_refined_memory(shape, settings.refine, str(path))
+    check_refined_memory(shape, settings.refine)
     final_depth = settings.refine.stage_shapes(shape)[-1][0]
     if settings.projection.views is not None:
         fusion = workspace.views_file(settings.projection.views)
@@ -410,7 +416,7 @@ def run_decode_input(
     path = Path(path)
     out = settings.output
     shape = (settings.depth, settings.height, settings.width, 1)
-    check_refined_memory(shape, settings.refine, str(path))
+    check_refined_memory(shape, settings.refine)
     final_depth = settings.refine.stage_shapes(shape)[-1][0]
     if settings.projection.views is not None:
         fusion = workspace.views_file(settings.projection.views)

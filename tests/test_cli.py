@@ -339,6 +339,7 @@ def test_volume_over_the_memory_limit_is_refused_before_loading(tmp_path, monkey
     assert result.exit_code == 1
     assert "memory limit" in result.stderr
     assert "(4, 48, 64, 1)" in result.stderr
+    assert f"failed: {stack}: refining (4, 6, 8, 1)" in result.stderr  # the input named once
 
 
 @pytest.mark.parametrize(
@@ -576,7 +577,12 @@ def test_bad_resonance_file_stops_before_any_input(tmp_path):
     (tmp_path / "res.json").write_text(json.dumps({"infinity_energy": []}))
     result = run("project", stack, "-o", tmp_path / "o", "--resonance", tmp_path / "res.json")
     assert result.exit_code == 1
-    assert "res.json" in result.output
+    assert f"--resonance {str(tmp_path / 'res.json')!r}" in result.output
+    assert not (tmp_path / "o").exists()
+    (tmp_path / "views.json").write_text(json.dumps({"views": []}))
+    result = run("project", stack, "-o", tmp_path / "o", "--views", tmp_path / "views.json")
+    assert result.exit_code == 1
+    assert f"--views {str(tmp_path / 'views.json')!r}" in result.output
     assert not (tmp_path / "o").exists()
 
 
