@@ -111,7 +111,7 @@ class ZSpaceVolume:
         Raises
         ------
         InvalidDimensions
-            If a dimension is 0.
+            If a dimension is < 1.
         DataLength
             If the buffer's length is not the product of ``shape``.
         """

@@ -69,7 +69,7 @@ def reshape_buffer(buffer, shape: Sequence[int]) -> np.ndarray:
         If the buffer's length is not the product of ``shape``.
     """
     dims = tuple(int(d) for d in shape)
-    if len(dims) not in (3, 4) or 0 in dims:
+    if len(dims) not in (3, 4) or min(dims) < 1:
         raise InvalidDimensions(f"shape must be (D, H, W[, C]), all >= 1, got {dims}")
     flat = np.asarray(buffer).reshape(-1)
     needed = int(np.prod(dims))

@@ -111,6 +111,10 @@ def test_from_voxels_flat_buffer_with_shape_and_its_errors():
         ZSpaceVolume.from_voxels(np.arange(7), (2, 2, 2))
     with pytest.raises(InvalidDimensions, match=r"got \(0, 2, 2\)"):
         ZSpaceVolume.from_voxels(np.arange(0), (0, 2, 2))
+    # negative sizes whose product matches the buffer were left to numpy's reshape, which
+    # raised its own message (or, for one -1, guessed a size)
+    with pytest.raises(InvalidDimensions, match=r"all >= 1, got \(-1, 2, -2\)"):
+        ZSpaceVolume.from_voxels(np.arange(4), (-1, 2, -2))
 
 
 @pytest.mark.parametrize("z", [2, -1, 1.0])
