@@ -83,13 +83,33 @@ def claim_outputs(paths: list[Path], output: OutputSettings) -> bool:
     return output.overwrite
 
 
+def without_alpha(images: np.ndarray, path: Path) -> np.ndarray:
+    """Drop the alpha channel, with a warning, when ``path`` is a JPEG or BMP file.
+
+    Those formats hold no alpha. The library's writer refuses RGBA there; on the command line
+    the user asked for that format, so stv does what image converters (ImageMagick, ffmpeg)
+    do and keeps the colour.
+    """
+    import warnings
+
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if images.shape[-1] != 4 or suffix not in ("jpg", "jpeg", "bmp"):
+        return images
+    warnings.warn(
+        f"{str(path)!r}: {suffix.upper()} has no alpha channel; the alpha was dropped "
+        "(write png, tif or webp to keep it)",
+        stacklevel=3,
+    )
+    return images[..., :3]
+
+
 def write_image(path: Path, image: np.ndarray, output: OutputSettings, replace: bool) -> Path:
     """Write one float image in [0, 1] (quantised as SPEC Part G step 5), atomically."""
     from .image_io import save_array_image
 
     save_array_image(
         path,
-        image,
+        without_alpha(np.asarray(image), path),
         bit_depth=output.bit_depth,
         compress_level=output.compress_level,
         overwrite=replace,
@@ -102,7 +122,7 @@ def write_grid(path, images, grid: GridSettings, output: OutputSettings, replace
     from .grid import save_image
 
     save_image(
-        images,
+        without_alpha(np.asarray(images), path),
         path,
         bit_depth=output.bit_depth,
         compress_level=output.compress_level,

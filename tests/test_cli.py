@@ -769,3 +769,18 @@ def test_existing_file_without_extension_as_output_is_a_usage_error(tmp_path):
     assert result.exit_code == 2
     assert "is an existing file, not a directory" in result.output
     assert (tmp_path / "notes").read_text() == "keep"
+
+
+@pytest.mark.parametrize("extension", ["jpg", "bmp"])
+def test_rgba_stack_to_a_format_without_alpha_drops_the_alpha(tmp_path, extension):
+    stack = make_stack(tmp_path / "stack", channels=4)
+    out = tmp_path / f"p.{extension}"
+    result = run("project", stack, "-o", out, "--grid")
+    assert result.exit_code == 0, result.output
+    assert "has no alpha channel; the alpha was dropped" in result.stderr
+    with Image.open(out) as img, Image.open(tmp_path / f"p_grid.{extension}") as grid:
+        assert img.mode == "RGB" and grid.mode == "RGB"
+        assert img.size == (8, 6)
+    if extension == "bmp":  # lossless: the colour is the projection's
+        expected = library_projection(stack)[..., :3]
+        np.testing.assert_array_equal(read_png(out), expected)
