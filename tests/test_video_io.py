@@ -256,3 +256,13 @@ def test_row_writer_csv_uses_unix_line_ends(tmp_path):
     writer.write({"frame": 0})
     writer.close()
     assert (tmp_path / "t.csv").read_bytes() == b"frame\n0\n"
+
+
+def test_to_float_is_the_float32_quotient_of_every_code():
+    codes8 = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    codes16 = np.arange(65536, dtype=np.uint16).reshape(256, 256, 1)
+    got8, got16 = video_io.to_float(codes8), video_io.to_float(codes16)
+    assert got8.shape == (16, 16, 1) and got8.dtype == got16.dtype == np.float32
+    np.testing.assert_array_equal(got8[..., 0], codes8.astype(np.float32) / np.float32(255))
+    np.testing.assert_array_equal(got16, codes16.astype(np.float32) / np.float32(65535))
+    assert got8.max() == 1.0 and got16.max() == 1.0
