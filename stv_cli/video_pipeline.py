@@ -6,6 +6,10 @@ time, an envelope of the voxels is kept, and a chrono summary, an atlas frame an
 describe the stream so far. Frames may be grey (H, W) or (H, W, C); statistics are over all
 H*W*C values of a slice (D1).
 
+The per-frame arithmetic (motion, both EMAs and the four energies) is one pass over memory in
+:mod:`stv_kernels.video_frame` (numba) or its NumPy reference, by backend; the running
+statistics are :mod:`stv_cli.video_stats`.
+
 Memory does not grow with the clip (D9): the state is a handful of frame-sized buffers, running
 sums, and ring buffers of at most ``digest_window`` samples and atlas frames.
 """
@@ -20,8 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import InvalidDimensions, InvalidValue, NonFiniteValue, ShapeMismatch
-from .telemetry import AtlasFrame, AtlasMetric, ChronoSnapshot, ChronoSummary
+from .telemetry import AtlasFrame, AtlasMetric
 from .temporal import TemporalResonanceBuffer
+from .video_stats import TemporalDigest, TemporalStats
 from .volume import ZSpaceVolume
 from .weights import EPS, F32, clamp, is_finite
 from .windows import SpectralWindow
@@ -105,210 +110,6 @@ def frame_kernels():
 def last_argmax(values: np.ndarray) -> int:
     """Index of the largest value; ties go to the LAST index (the reference's ``max_by``)."""
     return int(values.size - 1 - np.argmax(values[::-1]))
-
-
-# --------------------------------------------------------------------------- statistics
-
-
-@dataclass(frozen=True)
-class TemporalDigest:
-    """Statistics of the motion and resonance energies over a run of frames (SPEC A.14).
-
-    Means and stds are population, one-pass (``sqrt(max(E[x^2] - mean^2, 0))``); min/max are
-    of the resonance energy; the peaks are the largest motion and resonance energies with the
-    timestamps where they occurred; ``quiescence_ratio`` is the fraction of frames whose motion
-    energy is at or below the threshold. All zeros for an empty run.
-    """
-
-    frames: int = 0
-    duration: float = 0.0
-    mean_motion: float = 0.0
-    motion_std: float = 0.0
-    mean_resonance: float = 0.0
-    resonance_std: float = 0.0
-    mean_resonance_decay: float = 0.0
-    min_resonance: float = 0.0
-    max_resonance: float = 0.0
-    peak_motion: float = 0.0
-    peak_motion_timestamp: float = 0.0
-    peak_resonance: float = 0.0
-    peak_resonance_timestamp: float = 0.0
-    quiescence_ratio: float = 0.0
-
-
-def _mean_std(total, total_sq, n) -> tuple[np.float32, np.float32]:
-    mean = F32(total) / F32(n)
-    return mean, np.sqrt(np.fmax(F32(total_sq) / F32(n) - mean * mean, F32(0.0)))
-
-
-def _decay(previous_r, r) -> np.float32:
-    """Relative drop of the resonance energy, 0 when the previous one is ~0."""
-    if np.abs(previous_r) > EPS:
-        return (previous_r - r) / np.abs(previous_r)
-    return F32(0.0)
-
-
-class TemporalStats:
-    """Running statistics of (timestamp, motion energy, resonance energy) samples (SPEC A.14).
-
-    Everything is a running float32 sum, so memory is constant; only the last ``history``
-    samples are kept, for :meth:`digest_window` (D9: the reference keeps every sample but
-    reads only the last window).
-
-    Parameters
-    ----------
-    quiescence_threshold
-        Motion energy at or below which a sample counts as quiescent.
-    history
-        Samples kept for :meth:`digest_window` (>= 1).
-    """
-
-    _SUMS = ("drift", "abs_drift", "drift_sq", "m", "m_sq", "r", "r_sq", "decay", "duration")
-
-    def __init__(self, quiescence_threshold: float, history: int) -> None:
-        self.threshold = F32(quiescence_threshold)
-        self.samples: deque[tuple[np.float32, np.float32, np.float32]] = deque(
-            maxlen=max(int(history), 1)
-        )
-        self.frames = 0
-        self.quiescent = 0
-        self.sums = {name: F32(0.0) for name in self._SUMS}
-        self.last: tuple[np.float32, np.float32, np.float32] | None = None
-        self.min_r = self.max_r = F32(0.0)
-        self.peak_m = self.peak_m_t = self.peak_r = self.peak_r_t = F32(0.0)
-
-    def ingest(self, timestamp, motion, resonance) -> ChronoSnapshot:
-        """Add one sample and return the :class:`ChronoSnapshot` of the stream so far."""
-        t, m, r = F32(timestamp), F32(motion), F32(resonance)
-        s = self.sums
-        if self.last is None:
-            dt, drift, decay = F32(0.0), F32(0.0), F32(0.0)
-            self.min_r = self.max_r = r
-            self.peak_m, self.peak_m_t, self.peak_r, self.peak_r_t = m, t, r, t
-        else:
-            t_prev, m_prev, r_prev = self.last
-            dt = np.fmax(t - t_prev, F32(0.0))
-            drift = m - m_prev
-            decay = _decay(r_prev, r)
-            self.min_r, self.max_r = np.fmin(self.min_r, r), np.fmax(self.max_r, r)
-            if m > self.peak_m:
-                self.peak_m, self.peak_m_t = m, t
-            if r > self.peak_r:
-                self.peak_r, self.peak_r_t = r, t
-        for name, value in (
-            ("duration", dt),
-            ("drift", drift),
-            ("abs_drift", np.abs(drift)),
-            ("drift_sq", drift * drift),
-            ("m", m),
-            ("m_sq", m * m),
-            ("r", r),
-            ("r_sq", r * r),
-            ("decay", decay),
-        ):
-            s[name] = s[name] + value
-        if m <= self.threshold:
-            self.quiescent += 1
-        self.frames += 1
-        self.last = (t, m, r)
-        self.samples.append((t, m, r))
-        return ChronoSnapshot(self.summary(), float(dt))
-
-    def summary(self) -> ChronoSummary:
-        """The :class:`ChronoSummary` of every sample so far (all zeros before the first)."""
-        n = self.frames
-        if n == 0:
-            return ChronoSummary()
-        s = self.sums
-        mean_drift, drift_std = _mean_std(s["drift"], s["drift_sq"], n)
-        mean_energy, energy_std = _mean_std(s["r"], s["r_sq"], n)
-        return ChronoSummary(
-            frames=n,
-            duration=float(s["duration"]),
-            latest_timestamp=float(self.last[0]),
-            mean_drift=float(mean_drift),
-            mean_abs_drift=float(s["abs_drift"] / F32(n)),
-            drift_std=float(drift_std),
-            mean_energy=float(mean_energy),
-            energy_std=float(energy_std),
-            mean_decay=float(s["decay"] / F32(n)),
-            min_energy=float(self.min_r),
-            max_energy=float(self.max_r),
-        )
-
-    def digest(self) -> TemporalDigest:
-        """Statistics of every sample so far, from the running sums."""
-        n = self.frames
-        if n == 0:
-            return TemporalDigest()
-        s = self.sums
-        mean_m, std_m = _mean_std(s["m"], s["m_sq"], n)
-        mean_r, std_r = _mean_std(s["r"], s["r_sq"], n)
-        return TemporalDigest(
-            frames=n,
-            duration=float(s["duration"]),
-            mean_motion=float(mean_m),
-            motion_std=float(std_m),
-            mean_resonance=float(mean_r),
-            resonance_std=float(std_r),
-            mean_resonance_decay=float(s["decay"] / F32(n)),
-            min_resonance=float(self.min_r),
-            max_resonance=float(self.max_r),
-            peak_motion=float(self.peak_m),
-            peak_motion_timestamp=float(self.peak_m_t),
-            peak_resonance=float(self.peak_r),
-            peak_resonance_timestamp=float(self.peak_r_t),
-            quiescence_ratio=float(F32(self.quiescent) / F32(n)),
-        )
-
-    def digest_window(self, k: int) -> TemporalDigest:
-        """Statistics of the last ``min(k, kept)`` samples, in time order.
-
-        As :meth:`digest`, except: the peaks start at -inf; decay and duration are summed over
-        consecutive pairs inside the window; mean_resonance_decay divides by frames - 1 (0 for
-        one frame). k = 0 or no samples gives zeros.
-        """
-        k = min(int(k), len(self.samples))
-        if k <= 0:
-            return TemporalDigest()
-        window = list(self.samples)[-k:]
-        total_m = total_m_sq = total_r = total_r_sq = decay = duration = F32(0.0)
-        quiescent = 0
-        min_r = max_r = window[0][2]
-        peak_m = peak_r = F32(-np.inf)
-        peak_m_t = peak_r_t = F32(0.0)
-        for i, (t, m, r) in enumerate(window):
-            total_m, total_m_sq = total_m + m, total_m_sq + m * m
-            total_r, total_r_sq = total_r + r, total_r_sq + r * r
-            min_r, max_r = np.fmin(min_r, r), np.fmax(max_r, r)
-            if m > peak_m:
-                peak_m, peak_m_t = m, t
-            if r > peak_r:
-                peak_r, peak_r_t = r, t
-            if m <= self.threshold:
-                quiescent += 1
-            if i > 0:
-                t_prev, _, r_prev = window[i - 1]
-                duration = duration + np.fmax(t - t_prev, F32(0.0))
-                decay = decay + _decay(r_prev, r)
-        mean_m, std_m = _mean_std(total_m, total_m_sq, k)
-        mean_r, std_r = _mean_std(total_r, total_r_sq, k)
-        return TemporalDigest(
-            frames=k,
-            duration=float(duration),
-            mean_motion=float(mean_m),
-            motion_std=float(std_m),
-            mean_resonance=float(mean_r),
-            resonance_std=float(std_r),
-            mean_resonance_decay=float(decay / F32(k - 1)) if k > 1 else 0.0,
-            min_resonance=float(min_r),
-            max_resonance=float(max_r),
-            peak_motion=float(peak_m),
-            peak_motion_timestamp=float(peak_m_t),
-            peak_resonance=float(peak_r),
-            peak_resonance_timestamp=float(peak_r_t),
-            quiescence_ratio=float(F32(quiescent) / F32(k)),
-        )
 
 
 class MotionEmbeddingFilter:
