@@ -29,6 +29,17 @@ def test_stream_reproduces_the_published_check_value():
     assert int(words[0]) | (int(words[1]) << 32) == CHECK_FIRST_U64
 
 
+def test_stream_continues_by_words_into_a_second_generator():
+    # The same value-stability test of the reference's RNG library goes on: a second generator
+    # is seeded from the first one's next 32 bytes (words 2..9, after the u64 above), and its
+    # first u64 is 14064965282130556830. This checks that the stream advances one u32 word per
+    # draw and that key bytes are read little-endian.
+    words = chacha.stream_words(chacha.key_words_from_bytes(CHECK_KEY), 0, 10)
+    second_key = chacha.key_words_from_bytes(words[2:10].astype("<u4").tobytes())
+    first = chacha.stream_words(second_key, 0, 2)
+    assert int(first[0]) | (int(first[1]) << 32) == 14064965282130556830
+
+
 def test_pcg32_key_of_seed_zero_by_hand():
     # seed 0: the state advances first, to the increment itself
     state = 11634580027462260723

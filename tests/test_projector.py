@@ -271,3 +271,14 @@ def test_parameters_beyond_float32_range_are_not_finite_and_fall_back():
     q.calibrate_from_atlas(atlas)
     assert (q.focus, q.spread, q.energy_bias) == pytest.approx((0.2, 0.3, 0.1))
     assert q.temporal_decay == pytest.approx(0.35)
+
+
+def test_default_depth_weights_on_three_slices_by_hand(rng):
+    # Hann(3) = [0, 1, 0] is floored to [1e-6, 1, 1e-6]; the focus Gaussian at pos 0 and 1 is
+    # exp(-0.5 (0.5 / 0.35)^2) = 0.3604478; the uniform resonance and em = 1 cancel.
+    g = np.exp(-0.5 * (0.5 / 0.35) ** 2)
+    assert g == pytest.approx(0.3604478, rel=1e-6)
+    edge = g * 1e-6 / (1 + 2 * g * 1e-6)
+    w = VisionProjector().depth_weights(volume(rng, depth=3), UNIFORM)
+    np.testing.assert_allclose(w, [edge, 1 - 2 * edge, edge], rtol=1e-5, atol=0)
+    assert edge == pytest.approx(3.604475e-7, rel=1e-5)
