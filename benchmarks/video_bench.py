@@ -47,10 +47,10 @@ WRAPPER = (
 # encoded), on stderr as "... in SECONDS s": the process time less start-up and imports.
 IO_ONLY = (
     "import sys, time\n"
-    "from stv_cli import video_io\n"
+    "from stv_cli import video_io, video_writer\n"
     "start = time.perf_counter()\n"
     "reader = video_io.VideoReader(sys.argv[1])\n"
-    "writer = video_io.VideoWriter(sys.argv[2], fps=reader.info.fps, codec=sys.argv[3])\n"
+    "writer = video_writer.VideoWriter(sys.argv[2], fps=reader.info.fps, codec=sys.argv[3])\n"
     "with reader:\n"
     "    for frame in reader:\n"
     "        writer.write(frame.image)\n"
@@ -107,9 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(ROOT))
-    from stv_cli import video_io
+    from stv_cli import video_clips, video_writer
 
-    codec = video_io.default_codec()
+    codec = video_writer.default_codec()
     extra = args.stv_args.split()
     results: dict = {"codec": codec, "size": f"{args.width}x{args.height}", "fps": args.fps}
     with tempfile.TemporaryDirectory(prefix="stv-video-bench-") as folder:
@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         for label, seconds in (("short", args.short), ("long", args.long)):
             frames = int(round(seconds * args.fps))
             start = time.perf_counter()
-            clips[label] = video_io.write_pattern_clip(
+            clips[label] = video_clips.write_pattern_clip(
                 work / f"{label}.mp4",
                 frames=frames,
                 height=args.height,

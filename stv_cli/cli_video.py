@@ -57,7 +57,7 @@ def _check_telemetry(ctx, param, value):
 
 
 def _check_codec(ctx, param, value):
-    from .video_io import check_encoder
+    from .video_writer import check_encoder
 
     try:
         check_encoder(value)

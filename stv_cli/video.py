@@ -8,7 +8,8 @@ the writer's thread. A motion energy above ``scene_cut`` clears the ring and the
 temporal state first (the pipeline's telemetry runs on, so it stays the library's).
 
 ``StreamingProjection`` is that per-frame model on its own (frames in, projections out, no
-files); ``ClipSinks`` are the outputs; ``run_clip`` joins them for one clip.
+files); ``ClipSinks`` (:mod:`stv_cli.video_outputs`) are the outputs; ``run_clip`` joins them
+for one clip.
 
 Memory does not grow with the clip: the reader and writer queues are bounded, the ring holds
 ``depth`` frames, the contact sheet keeps at most ``max_cells`` frames, the long exposure is
@@ -32,7 +33,6 @@ In the ``--frames``, ``--contact-sheet``, ``--long-exposure`` and ``--telemetry`
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -43,10 +43,10 @@ import numpy as np
 
 from .errors import InputError, InvalidValue, StvError
 from .pipeline import GridSettings, ProjectionSettings
-from .pipeline_outputs import claim_outputs, input_name
+from .pipeline_outputs import claim_outputs
+from .video_outputs import METRICS, ClipSinks, metric, open_temporaries, plan_outputs
 
 F32 = np.float32
-METRICS = ("z.motion_energy", "z.resonance_energy", "z.weight_entropy")
 SUPER_RESOLUTION_METHODS = ("nearest", "linear", "cubic")
 
 Progress = Callable[[int, "int | None"], None]
@@ -226,72 +226,6 @@ class FrameRing:
         return ZSliceProfile(mean.astype(F32), std.astype(F32), energy.astype(F32))
 
 
-def metric(atlas, name: str) -> float:
-    """The value of the atlas metric ``name`` (NaN when absent: only finite ones are pushed)."""
-    for item in getattr(atlas, "metrics", None) or ():
-        if item.name == name:
-            return float(item.value)
-    return math.nan
-
-
-class ContactSheet:
-    """Every k-th frame, at most ``max_cells`` of them (k doubles when they would overflow)."""
-
-    def __init__(self, every: int | None, total: int | None, max_cells: int) -> None:
-        self.max_cells = max(1, max_cells)
-        if every is None:
-            every = max(1, math.ceil((total or 1) / self.max_cells))
-        self.every = every
-        self.cells: list[np.ndarray] = []
-
-    def offer(self, index: int, image: np.ndarray) -> None:
-        """Keep ``image`` if ``index`` is a multiple of the current step."""
-        if index % self.every:
-            return
-        self.cells.append(image)
-        if len(self.cells) > self.max_cells:
-            self.cells = self.cells[::2]  # indices stay multiples of the doubled step
-            self.every *= 2
-
-
-# ---------------------------------------------------------------------------- outputs
-
-
-def video_suffix(codec: str) -> str:
-    """The container of a codec's output when ``-o`` is a directory."""
-    from .video_io import CODEC_SUFFIX
-
-    return CODEC_SUFFIX.get(codec, ".mp4")
-
-
-def plan_outputs(path: Path, out: VideoOutputSettings) -> dict[str, Path]:
-    """The files (and frames folder) one clip writes, by kind; see the module docstring."""
-    name = input_name(Path(path))
-    if out.to_directory:
-        paths = {"video": out.out / f"{name}{video_suffix(out.codec)}"}
-    else:
-        paths = {"video": out.out}
-    for kind in ("frames", "contact_sheet", "long_exposure", "telemetry"):
-        template = getattr(out, kind)
-        if template:
-            paths[kind] = Path(template.replace("{name}", name))
-    return paths
-
-
-def telemetry_row(index: int, timestamp: float, result, reset: bool) -> dict:
-    """One telemetry row from a ``VideoPipeline.push`` result (SPEC A.14 step 11)."""
-    atlas = result.atlas
-    row = {"frame": index, "timestamp": timestamp}
-    for name in METRICS:
-        row[name.removeprefix("z.")] = metric(atlas, name)
-    z_signal = getattr(atlas, "z_signal", None)
-    row["z_signal"] = math.nan if z_signal is None else float(z_signal)
-    for z, weight in enumerate(np.asarray(result.smoothed_weights, dtype=np.float64).ravel()):
-        row[f"weight_{z}"] = float(weight)
-    row["reset"] = int(reset)
-    return row
-
-
 # ------------------------------------------------------------------------------- a clip
 
 
@@ -342,52 +276,6 @@ class StreamingProjection:
         return np.ascontiguousarray(projection, dtype=F32), result, reset
 
 
-class ClipSinks:
-    """Every output of one clip, fed one projected frame at a time, on temporary paths."""
-
-    def __init__(self, stack: ExitStack, temp: dict, clip: Path, info, out, total) -> None:
-        from .video_io import VideoWriter
-
-        self.temp, self.out = temp, out
-        self.video = VideoWriter(
-            temp["video"], fps=info.fps, codec=out.codec, crf=out.crf, preset=out.preset
-        )
-        stack.callback(self.video.abort)  # a no-op after close; stops the thread on errors
-        self.telemetry = _telemetry_writer(stack, temp.get("telemetry"), clip, info)
-        self.save_frame = _frame_saver(stack, temp.get("frames"), out)
-        wants_sheet = "contact_sheet" in temp
-        self.sheet = ContactSheet(out.every, total, out.max_cells) if wants_sheet else None
-        self.exposure = None
-        self.frames = 0
-
-    def add(self, index: int, projection: np.ndarray, result, reset: bool) -> None:
-        """Hand one projected frame (and its pipeline output) to every output."""
-        self.video.write(projection)
-        if self.save_frame is not None:
-            self.save_frame(index, projection)
-        if self.sheet is not None:
-            self.sheet.offer(index, projection)
-        if "long_exposure" in self.temp:
-            self.exposure = _expose(self.exposure, projection, index, self.out.exposure_alpha)
-        if self.telemetry is not None:
-            self.telemetry.write(telemetry_row(index, result.timestamp, result, reset))
-        self.frames = index + 1
-
-    def finish(self, resets: list[int]) -> list[str]:
-        """Flush the encoder and write the images; returns notes for the user."""
-        self.video.close()
-        if self.telemetry is not None:
-            self.telemetry.close({"frame_count": self.frames, "resets": resets})
-        if self.sheet is not None:
-            _save_grid(self.temp["contact_sheet"], self.sheet.cells, self.out)
-        if self.exposure is not None:
-            _save_image(self.temp["long_exposure"], self.exposure.voxels[0], self.out)
-        if not self.video.padded:
-            return []
-        h, w = self.video.size
-        return [f"{w}x{h} padded to {w + w % 2}x{h + h % 2} (yuv420p needs even sizes)"]
-
-
 def run_clip(
     path: str | Path, settings: VideoSettings, progress: Progress | None = None
 ) -> ClipResult:
@@ -432,7 +320,7 @@ def run_clip(
     index = 0
     with ExitStack() as stack:
         stack.enter_context(reader)
-        temp = _open_temporaries(stack, paths, replace)
+        temp = open_temporaries(stack, paths, replace)
         sinks = ClipSinks(stack, temp, path, info, settings.output, total)
         try:
             for frame in reader:
@@ -464,73 +352,3 @@ def _volume(window: np.ndarray):
     from .volume import ZSpaceVolume
 
     return ZSpaceVolume(window)  # adopts the contiguous window without a copy
-
-
-def _expose(state, projection: np.ndarray, index: int, alpha: float | None):
-    """One step of the long exposure: EMA with ``alpha``, or the running mean (1/(k+1))."""
-    from .volume import ZSpaceVolume
-
-    frame = ZSpaceVolume(projection[np.newaxis])
-    if state is None:
-        return ZSpaceVolume(projection[np.newaxis], copy=True)
-    state.accumulate(frame, 1.0 / (index + 1) if alpha is None else alpha)
-    return state
-
-
-def _open_temporaries(stack: ExitStack, paths: dict[str, Path], replace: bool) -> dict:
-    """Temporary paths for every output, published together when the block succeeds."""
-    from .atomic import atomic_output
-    from .video_io import atomic_folder
-
-    temp = {}
-    for kind, target in paths.items():
-        if kind == "frames":
-            temp[kind] = stack.enter_context(atomic_folder(target, replace))
-        else:
-            temp[kind] = stack.enter_context(atomic_output(target, overwrite=replace))
-    return temp
-
-
-def _frame_saver(stack: ExitStack, folder: Path | None, out: VideoOutputSettings):
-    """A function queueing frame images to a writer thread (PNG encoding is slow), or None."""
-    if folder is None:
-        return None
-    from .video_io import ImageSink
-
-    sink = ImageSink(folder, out.image_format, out.bit_depth, out.compress_level)
-    stack.enter_context(sink)
-    return sink.submit
-
-
-def _telemetry_writer(stack: ExitStack, temp: Path | None, clip: Path, info):
-    """A RowWriter on the telemetry's temporary file, or None."""
-    if temp is None:
-        return None
-    from .video_io import RowWriter
-
-    kind = temp.suffix.lower().lstrip(".")
-    header = {"clip": str(clip), "fps": float(info.fps)}
-    writer = RowWriter(temp, kind, header)
-    stack.callback(writer.abandon)
-    return writer
-
-
-def _save_grid(path: Path, cells: list[np.ndarray], out: VideoOutputSettings) -> None:
-    from .grid import save_image
-
-    save_image(
-        np.stack(cells),
-        path,
-        bit_depth=out.bit_depth,
-        compress_level=out.compress_level,
-        overwrite=True,
-        **out.grid.options(),
-    )
-
-
-def _save_image(path: Path, image: np.ndarray, out: VideoOutputSettings) -> None:
-    from .image_io import save_array_image
-
-    save_array_image(
-        path, image, bit_depth=out.bit_depth, compress_level=out.compress_level, overwrite=True
-    )

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from stv_cli import video_io
+from stv_cli import video_clips, video_io, video_writer
 from stv_cli.cli_video import video
+from stv_cli.grid import to_uint8
 
-CODEC = video_io.default_codec()
+CODEC = video_writer.default_codec()
 H, W = 24, 32
 
 
@@ -24,7 +25,7 @@ def invoke(*args):
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):
     folder = tmp_path_factory.mktemp("clips")
-    return video_io.write_pattern_clip(folder / "walk.mp4", frames=8, height=H, width=W)
+    return video_clips.write_pattern_clip(folder / "walk.mp4", frames=8, height=H, width=W)
 
 
 @pytest.mark.parametrize(
@@ -50,7 +51,7 @@ def test_usage_errors_exit_2_and_name_the_option(clip, tmp_path, args, message):
 
 
 def test_several_clips_need_a_directory_and_name_templates(clip, tmp_path):
-    other = video_io.write_pattern_clip(tmp_path / "run.mp4", frames=3, height=H, width=W)
+    other = video_clips.write_pattern_clip(tmp_path / "run.mp4", frames=3, height=H, width=W)
     result = invoke(clip, other, "-o", tmp_path / "one.mp4")
     assert result.exit_code == 2 and "must be a directory" in result.output
     result = invoke(clip, other, "-o", tmp_path, "--telemetry", tmp_path / "t.csv")
@@ -79,17 +80,17 @@ def test_help_lists_the_outputs_and_options():
 def bad_clips(tmp_path_factory):
     """One clip per way of failing, each named after it."""
     folder = tmp_path_factory.mktemp("bad")
-    full = video_io.write_pattern_clip(folder / "source.mp4", frames=12, height=H, width=W)
+    full = video_clips.write_pattern_clip(folder / "source.mp4", frames=12, height=H, width=W)
     data = full.read_bytes()
     (folder / "truncated.mp4").write_bytes(data[: len(data) * 6 // 10])
     (folder / "zero.mkv").write_bytes(b"")
     (folder / "garbage.mov").write_bytes(b"this is not a video" * 10)
-    avi = video_io.write_pattern_clip(
+    avi = video_clips.write_pattern_clip(
         folder / "tmp.avi", frames=3, height=H, width=W, codec="mpeg4"
     ).read_bytes()
     (folder / "unknown_codec.avi").write_bytes(avi.replace(b"FMP4", b"QQQQ"))
-    first = video_io.write_pattern_clip(folder / "a.ts", frames=4, height=H, width=W)
-    second = video_io.write_pattern_clip(folder / "b.ts", frames=3, height=32, width=48)
+    first = video_clips.write_pattern_clip(folder / "a.ts", frames=4, height=H, width=W)
+    second = video_clips.write_pattern_clip(folder / "b.ts", frames=3, height=32, width=48)
     (folder / "resized.ts").write_bytes(first.read_bytes() + second.read_bytes())
     return {
         "truncated.mp4": "truncated",
@@ -152,7 +153,9 @@ def test_json_report_skip_existing_and_overwrite(clip, tmp_path):
 
 
 def test_single_file_output_odd_size_note_and_frame_rate(tmp_path):
-    gif = video_io.write_pattern_clip(tmp_path / "odd.gif", frames=5, height=23, width=31, fps=10)
+    gif = video_clips.write_pattern_clip(
+        tmp_path / "odd.gif", frames=5, height=23, width=31, fps=10
+    )
     result = invoke(gif, "-o", tmp_path / "projected.mkv", "--device", "numpy", "--depth", "2")
     assert result.exit_code == 0, result.output
     assert "31x23 padded to 32x24" in result.stderr
@@ -167,7 +170,7 @@ def test_frames_in_folder_and_super_resolution_size(tmp_path):
     folder = tmp_path / "shots"
     folder.mkdir()
     for i in range(4):
-        image = video_io.to_uint8(video_io.pattern_frame(i, 12, 16))
+        image = to_uint8(video_clips.pattern_frame(i, 12, 16))
         Image.fromarray(image).save(folder / f"{i}.png")
     result = invoke(
         folder,

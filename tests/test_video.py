@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stv_cli import video_io
+from stv_cli import video_clips, video_io, video_writer
 from stv_cli.errors import InputError, InvalidValue
+from stv_cli.grid import to_uint8
 from stv_cli.video import (
-    ContactSheet,
     FrameRing,
     StreamSettings,
     VideoOutputSettings,
@@ -20,11 +20,11 @@ from stv_cli.video import (
     make_pipeline,
     make_stream_projector,
     parse_super_resolution,
-    plan_outputs,
     run_clip,
 )
+from stv_cli.video_outputs import ContactSheet, plan_outputs
 
-CODEC = video_io.default_codec()
+CODEC = video_writer.default_codec()
 H, W = 24, 32
 
 
@@ -164,7 +164,7 @@ def _frames_from_disk(folder):
     ids=["scene-cut", "no-calibrate", "diffuse-super-resolution"],
 )
 def test_projected_frames_and_telemetry_equal_the_library(tmp_path, backend, stream):
-    clip = video_io.write_pattern_clip(
+    clip = video_clips.write_pattern_clip(
         tmp_path / "walk.mkv", frames=9, height=H, width=W, scene_cut_at=5
     )
     settings = _settings(
@@ -206,7 +206,7 @@ def test_projected_frames_and_telemetry_equal_the_library(tmp_path, backend, str
 
 def test_video_contact_sheet_and_long_exposure(tmp_path):
 
-    clip = video_io.write_pattern_clip(tmp_path / "walk.mp4", frames=10, height=H, width=W)
+    clip = video_clips.write_pattern_clip(tmp_path / "walk.mp4", frames=10, height=H, width=W)
     settings = _settings(
         tmp_path,
         StreamSettings(depth=2),
@@ -233,7 +233,9 @@ def test_video_contact_sheet_and_long_exposure(tmp_path):
 
 
 def test_odd_sized_gif_is_padded_to_even_with_a_note(tmp_path):
-    clip = video_io.write_pattern_clip(tmp_path / "odd.gif", frames=6, height=23, width=31, fps=10)
+    clip = video_clips.write_pattern_clip(
+        tmp_path / "odd.gif", frames=6, height=23, width=31, fps=10
+    )
     result = run_clip(clip, _settings(tmp_path))
     info = video_io.probe(tmp_path / "out" / "odd.mp4")
     assert (info.width, info.height) == (32, 24)
@@ -247,8 +249,8 @@ def test_grey_frames_folder_is_a_clip(tmp_path):
     folder = tmp_path / "shots"
     folder.mkdir()
     for i in range(5):
-        grey = video_io.pattern_frame(i, H, W)[:, :, 0]
-        Image.fromarray(video_io.to_uint8(grey)).save(folder / f"shot{i}.png")
+        grey = video_clips.pattern_frame(i, H, W)[:, :, 0]
+        Image.fromarray(to_uint8(grey)).save(folder / f"shot{i}.png")
     settings = VideoSettings(
         stream=StreamSettings(depth=2),
         output=VideoOutputSettings(out=tmp_path / "out", codec=CODEC, frames=str(tmp_path / "f")),
@@ -270,8 +272,8 @@ def _leftovers(folder: Path) -> list[str]:
 
 
 def test_size_change_mid_clip_fails_naming_the_frame_and_leaves_nothing(tmp_path):
-    first = video_io.write_pattern_clip(tmp_path / "a.ts", frames=4, height=H, width=W)
-    second = video_io.write_pattern_clip(tmp_path / "b.ts", frames=3, height=32, width=48)
+    first = video_clips.write_pattern_clip(tmp_path / "a.ts", frames=4, height=H, width=W)
+    second = video_clips.write_pattern_clip(tmp_path / "b.ts", frames=3, height=32, width=48)
     joined = tmp_path / "joined.ts"
     joined.write_bytes(first.read_bytes() + second.read_bytes())
     settings = _settings(
@@ -283,7 +285,7 @@ def test_size_change_mid_clip_fails_naming_the_frame_and_leaves_nothing(tmp_path
 
 
 def test_truncated_and_empty_clips_fail_and_leave_nothing(tmp_path):
-    clip = video_io.write_pattern_clip(tmp_path / "full.mp4", frames=12, height=H, width=W)
+    clip = video_clips.write_pattern_clip(tmp_path / "full.mp4", frames=12, height=H, width=W)
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(clip.read_bytes()[: clip.stat().st_size * 6 // 10])
     with pytest.raises(InputError, match=r"cut\.mp4"):
@@ -296,7 +298,7 @@ def test_truncated_and_empty_clips_fail_and_leave_nothing(tmp_path):
 
 
 def test_telemetry_json_has_rows_and_resets(tmp_path):
-    clip = video_io.write_pattern_clip(
+    clip = video_clips.write_pattern_clip(
         tmp_path / "cut.mp4", frames=8, height=H, width=W, scene_cut_at=4
     )
     stream = StreamSettings(depth=2, scene_cut=0.2)

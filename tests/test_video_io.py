@@ -8,10 +8,11 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from stv_cli import video_io
+from stv_cli import video_clips, video_io, video_outputs, video_writer
 from stv_cli.errors import InputError, InvalidValue
+from stv_cli.grid import to_uint8
 
-CODEC = video_io.default_codec()
+CODEC = video_writer.default_codec()
 
 
 def _read_all(path):
@@ -22,7 +23,7 @@ def _read_all(path):
 @pytest.mark.parametrize("suffix", [".mp4", ".mov", ".mkv", ".avi", ".gif"])
 def test_containers_round_trip_count_fps_and_pixels(tmp_path, suffix):
     fps = 10.0 if suffix == ".gif" else 25.0
-    path = video_io.write_pattern_clip(
+    path = video_clips.write_pattern_clip(
         tmp_path / f"clip{suffix}", frames=9, height=24, width=32, fps=fps
     )
     info = video_io.probe(path)
@@ -37,16 +38,16 @@ def test_containers_round_trip_count_fps_and_pixels(tmp_path, suffix):
     assert first.dtype == np.float32 and first.shape == (24, 32, 3)
     assert 0.0 <= first.min() and first.max() <= 1.0
     # lossy codecs: the decoded frame is close to what was written, not equal
-    expected = video_io.pattern_frame(0, 24, 32)
+    expected = video_clips.pattern_frame(0, 24, 32)
     tolerance = 0.01 if suffix == ".gif" else 0.2
     assert np.abs(first - expected).mean() < tolerance
 
 
 @pytest.mark.skipif(
-    not video_io.has_encoder("libvpx-vp9"), reason="this PyAV build has no libvpx-vp9 encoder"
+    not video_writer.has_encoder("libvpx-vp9"), reason="this PyAV build has no libvpx-vp9 encoder"
 )
 def test_webm_has_no_header_count_and_is_counted_from_packets(tmp_path):
-    path = video_io.write_pattern_clip(
+    path = video_clips.write_pattern_clip(
         tmp_path / "clip.webm", frames=7, height=24, width=32, codec="libvpx-vp9"
     )
     info = video_io.probe(path)
@@ -72,9 +73,9 @@ def test_grey_clip_stays_one_channel(tmp_path):
 
 def test_writer_pads_odd_sizes_to_even_and_keeps_the_frame_count(tmp_path):
     path = tmp_path / "odd.mp4"
-    writer = video_io.VideoWriter(path, fps=Fraction(30000, 1001), codec=CODEC)
+    writer = video_writer.VideoWriter(path, fps=Fraction(30000, 1001), codec=CODEC)
     for i in range(5):
-        writer.write(video_io.pattern_frame(i, 23, 31))
+        writer.write(video_clips.pattern_frame(i, 23, 31))
     writer.close()
     assert writer.padded
     info = video_io.probe(path)
@@ -85,34 +86,34 @@ def test_writer_pads_odd_sizes_to_even_and_keeps_the_frame_count(tmp_path):
 
 def test_writer_with_temporary_name_needs_and_uses_container_format(tmp_path):
     path = tmp_path / "out.mp4.part"
-    writer = video_io.VideoWriter(path, fps=12, codec=CODEC, container_format="mp4")
+    writer = video_writer.VideoWriter(path, fps=12, codec=CODEC, container_format="mp4")
     writer.write(np.zeros((8, 8, 1), np.float32))
     writer.close()
     assert video_io.probe(path).frame_count == 1
 
 
 def test_writer_refuses_a_size_change_and_an_unknown_codec(tmp_path):
-    writer = video_io.VideoWriter(tmp_path / "a.mp4", fps=10, codec=CODEC)
+    writer = video_writer.VideoWriter(tmp_path / "a.mp4", fps=10, codec=CODEC)
     writer.write(np.zeros((8, 8, 3), np.float32))
     with pytest.raises(InvalidValue, match=r"frame 1 has size \(6, 8\)"):
         writer.write(np.zeros((6, 8, 3), np.float32))
     writer.abort()
     with pytest.raises(InvalidValue, match="'no-such-codec'"):
-        video_io.VideoWriter(tmp_path / "b.mp4", fps=10, codec="no-such-codec")
+        video_writer.VideoWriter(tmp_path / "b.mp4", fps=10, codec="no-such-codec")
 
 
 def test_pad_even_and_to_uint8_rounding():
     pixels = np.arange(15, dtype=np.uint8).reshape(3, 5, 1)
-    padded = video_io.pad_even(pixels)
+    padded = video_writer.pad_even(pixels)
     assert padded.shape == (4, 6, 1)
     np.testing.assert_array_equal(padded[3, :5], pixels[2])
     np.testing.assert_array_equal(padded[:3, 5], pixels[:, 4])
     values = np.array([[[0.5, np.nan, 1.5, -0.2, 0.5 / 255]]], np.float32)
-    np.testing.assert_array_equal(video_io.to_uint8(values)[0, 0], [128, 0, 255, 0, 1])
+    np.testing.assert_array_equal(to_uint8(values)[0, 0], [128, 0, 255, 0, 1])
 
 
 def test_truncated_clip_fails_naming_file_and_frame(tmp_path):
-    path = video_io.write_pattern_clip(tmp_path / "full.mp4", frames=12, height=24, width=32)
+    path = video_clips.write_pattern_clip(tmp_path / "full.mp4", frames=12, height=24, width=32)
     data = path.read_bytes()
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(data[: len(data) * 6 // 10])
@@ -134,7 +135,7 @@ def test_zero_frame_and_unreadable_clips_fail(tmp_path):
 
 
 def test_unknown_codec_is_named(tmp_path):
-    path = video_io.write_pattern_clip(
+    path = video_clips.write_pattern_clip(
         tmp_path / "clip.avi", frames=3, height=16, width=16, codec="mpeg4"
     )
     data = path.read_bytes()
@@ -147,8 +148,8 @@ def test_unknown_codec_is_named(tmp_path):
 def test_mid_clip_size_change_is_delivered_as_decoded(tmp_path):
     # Two MPEG-TS clips concatenated are one valid stream whose size changes mid-clip; the
     # reader reports frames as they are (the driver rejects the change, SPEC D9).
-    first = video_io.write_pattern_clip(tmp_path / "a.ts", frames=3, height=24, width=32)
-    second = video_io.write_pattern_clip(tmp_path / "b.ts", frames=3, height=32, width=48)
+    first = video_clips.write_pattern_clip(tmp_path / "a.ts", frames=3, height=24, width=32)
+    second = video_clips.write_pattern_clip(tmp_path / "b.ts", frames=3, height=32, width=48)
     joined = tmp_path / "joined.ts"
     joined.write_bytes(first.read_bytes() + second.read_bytes())
     shapes = [f.image.shape for f in _read_all(joined)]
@@ -156,7 +157,7 @@ def test_mid_clip_size_change_is_delivered_as_decoded(tmp_path):
 
 
 def test_reader_is_lazy_and_bounded(tmp_path):
-    path = video_io.write_pattern_clip(tmp_path / "clip.mkv", frames=12, height=16, width=16)
+    path = video_clips.write_pattern_clip(tmp_path / "clip.mkv", frames=12, height=16, width=16)
     reader = video_io.VideoReader(path, queue_size=2)
     iterator = iter(reader)
     first = next(iterator)
@@ -193,22 +194,22 @@ def test_atomic_folder_publishes_on_success_and_leaves_nothing_on_error(tmp_path
     from stv_cli.atomic import OutputExists
 
     target = tmp_path / "frames"
-    with video_io.atomic_folder(target) as temp:
+    with video_outputs.atomic_folder(target) as temp:
         assert temp.parent == tmp_path and temp.name.startswith(".frames.tmp-")
         (temp / "000000.png").write_bytes(b"x")
     assert [p.name for p in target.iterdir()] == ["000000.png"]
-    with pytest.raises(RuntimeError), video_io.atomic_folder(tmp_path / "other") as temp:
+    with pytest.raises(RuntimeError), video_outputs.atomic_folder(tmp_path / "other") as temp:
         (temp / "000000.png").write_bytes(b"x")
         raise RuntimeError("boom")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["frames"]
-    with pytest.raises(OutputExists, match="exists"), video_io.atomic_folder(target):
+    with pytest.raises(OutputExists, match="exists"), video_outputs.atomic_folder(target):
         pass
-    with video_io.atomic_folder(target, overwrite=True) as temp:
+    with video_outputs.atomic_folder(target, overwrite=True) as temp:
         (temp / "000001.png").write_bytes(b"y")
     assert [p.name for p in target.iterdir()] == ["000001.png"]
     (target / "thesis.tex").write_text("precious")
     with pytest.raises(OutputExists, match="not a folder of frame files"):
-        with video_io.atomic_folder(target, overwrite=True):
+        with video_outputs.atomic_folder(target, overwrite=True):
             pass
     assert (target / "thesis.tex").exists()
 
@@ -218,7 +219,7 @@ def test_row_writer_csv_and_json_stream_rows_with_nan_as_null(tmp_path):
     import json
 
     rows = [{"frame": 0, "value": 0.5}, {"frame": 1, "value": float("nan")}]
-    writer = video_io.RowWriter(tmp_path / "t.json", "json", {"clip": "a.mp4"})
+    writer = video_outputs.RowWriter(tmp_path / "t.json", "json", {"clip": "a.mp4"})
     for row in rows:
         writer.write(row)
     writer.close({"resets": [1]})
@@ -228,7 +229,7 @@ def test_row_writer_csv_and_json_stream_rows_with_nan_as_null(tmp_path):
         "frames": [rows[0], {"frame": 1, "value": None}],
         "resets": [1],
     }
-    writer = video_io.RowWriter(tmp_path / "t.csv", "csv")
+    writer = video_outputs.RowWriter(tmp_path / "t.csv", "csv")
     for row in rows:
         writer.write(row)
     writer.close()
@@ -236,13 +237,13 @@ def test_row_writer_csv_and_json_stream_rows_with_nan_as_null(tmp_path):
         read = list(csv.DictReader(handle))
     assert read[0] == {"frame": "0", "value": "0.5"} and read[1]["value"] == "nan"
     with pytest.raises(InvalidValue, match="csv or .json"):
-        video_io.RowWriter(tmp_path / "t.txt", "txt")
+        video_outputs.RowWriter(tmp_path / "t.txt", "txt")
 
 
 def test_writer_thread_error_reaches_the_caller(tmp_path):
     # A folder cannot be opened as an output file: the encoder thread fails on the first
     # frame, and the error surfaces in write() or close() on the caller's thread.
-    writer = video_io.VideoWriter(tmp_path, fps=10, codec=CODEC, container_format="mp4")
+    writer = video_writer.VideoWriter(tmp_path, fps=10, codec=CODEC, container_format="mp4")
     with pytest.raises(Exception) as caught:  # noqa: B017 - PyAV's own error type
         for _ in range(50):
             writer.write(np.zeros((8, 8, 3), np.float32))
@@ -252,7 +253,7 @@ def test_writer_thread_error_reaches_the_caller(tmp_path):
 
 
 def test_row_writer_csv_uses_unix_line_ends(tmp_path):
-    writer = video_io.RowWriter(tmp_path / "t.csv", "csv")
+    writer = video_outputs.RowWriter(tmp_path / "t.csv", "csv")
     writer.write({"frame": 0})
     writer.close()
     assert (tmp_path / "t.csv").read_bytes() == b"frame\n0\n"

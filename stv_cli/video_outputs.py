@@ -1,0 +1,333 @@
+"""The outputs of one ``stv video`` clip: where they go and the sinks that write them.
+
+``plan_outputs`` names them (see :mod:`stv_cli.video`); ``ClipSinks`` feeds every projected
+frame to each: the video (:class:`~stv_cli.video_writer.VideoWriter`), the frame images
+(``ImageSink``, a background thread: PNG encoding is slow), the contact sheet
+(``ContactSheet``: at most ``max_cells`` frames), the long exposure (one running frame) and the
+telemetry (``RowWriter``: CSV or JSON streamed row by row). ``atomic_folder`` publishes a frames
+folder only when the clip succeeded. Nothing here grows with the clip.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import math
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .errors import InvalidValue
+from .pipeline_outputs import input_name
+from .video_writer import CODEC_SUFFIX, VideoWriter, _Consumer
+
+if TYPE_CHECKING:
+    from .video import VideoOutputSettings
+
+METRICS = ("z.motion_energy", "z.resonance_energy", "z.weight_entropy")
+
+# The umask can only be read by setting it: read it once, at import, before any thread runs.
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+class ImageSink(_Consumer):
+    """Write frame images ``folder/000000.png``, ... on a background thread (PNG is slow)."""
+
+    def __init__(
+        self,
+        folder: str | Path,
+        image_format: str = "png",
+        bit_depth: int = 8,
+        compress_level: int | None = None,
+        queue_size: int = 8,
+    ) -> None:
+        self.folder = Path(folder)
+        self.image_format = image_format
+        self.bit_depth, self.compress_level = bit_depth, compress_level
+        super().__init__(queue_size, "stv-frames")
+
+    def submit(self, index: int, image: np.ndarray) -> None:
+        """Queue frame ``index`` (the array must not change afterwards)."""
+        self._submit((index, image))
+
+    def _handle(self, item) -> None:
+        from .image_io import save_array_image
+
+        index, image = item
+        save_array_image(
+            self.folder / f"{index:06d}.{self.image_format}",
+            image,
+            bit_depth=self.bit_depth,
+            compress_level=self.compress_level,
+            overwrite=True,
+        )
+
+
+_FRAME_FILE = re.compile(r"^\d{6}\.[A-Za-z]+$")
+
+
+@contextlib.contextmanager
+def atomic_folder(target: str | Path, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a hidden temporary folder beside ``target``; rename it onto ``target`` on success.
+
+    An existing ``target`` is refused unless ``overwrite``, and even then only replaced when it
+    holds nothing but frame files (``000123.png``...), so a mistyped path never costs a folder
+    of someone's files. On any exception the temporary folder is removed.
+    """
+    from .atomic import OutputExists
+
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        yield temp
+        if target.exists():
+            if not overwrite:
+                raise OutputExists(f"output {str(target)!r} exists; pass --overwrite to replace it")
+            foreign = [p.name for p in target.iterdir() if not _FRAME_FILE.match(p.name)]
+            if not target.is_dir() or foreign:
+                raise OutputExists(
+                    f"refusing to replace {str(target)!r}: it is not a folder of frame files "
+                    f"(holds {foreign[:3]})"
+                )
+            shutil.rmtree(target)
+        os.chmod(temp, 0o777 & ~_UMASK)  # mkdtemp makes it owner-only
+        os.replace(temp, target)
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+
+
+class RowWriter:
+    """Stream rows (dicts with the same keys) to a .csv or .json file, one at a time.
+
+    JSON is ``{**header, "frames": [row, ...], **footer}`` with NaN written as null; CSV is
+    one line per row with a header line (NaN written as ``nan``).
+    """
+
+    def __init__(self, path: str | Path, kind: str, header: dict | None = None) -> None:
+        if kind not in ("csv", "json"):
+            raise InvalidValue(f"telemetry must be a .csv or .json file, got kind {kind!r}")
+        self.kind, self.rows = kind, 0
+        self._file = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115
+        self._csv = None
+        if kind == "json":
+            text = json.dumps(_json_ready(header or {}), allow_nan=False)
+            self._file.write(text[:-1] + (", " if header else "") + '"frames": [')
+
+    def write(self, row: dict) -> None:
+        """Append one row."""
+        if self.kind == "csv":
+            if self._csv is None:
+                self._csv = csv.DictWriter(self._file, fieldnames=list(row), lineterminator="\n")
+                self._csv.writeheader()
+            self._csv.writerow(row)
+        else:
+            comma = ",\n  " if self.rows else "\n  "
+            self._file.write(comma + json.dumps(_json_ready(row), allow_nan=False))
+        self.rows += 1
+
+    def abandon(self) -> None:
+        """Close the file as it is (an error happened; the caller removes it)."""
+        self._file.close()
+
+    def close(self, footer: dict | None = None) -> None:
+        """Finish the file (JSON: close the list and add ``footer``'s keys)."""
+        if self.kind == "json":
+            tail = json.dumps(_json_ready(footer or {}), allow_nan=False)[1:]
+            self._file.write("\n]" + (", " + tail if footer else "}") + "\n")
+        self._file.close()
+
+
+def _json_ready(value):
+    if isinstance(value, dict):
+        return {str(k): _json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+# ------------------------------------------------------------------- one clip's sinks
+
+
+def metric(atlas, name: str) -> float:
+    """The value of the atlas metric ``name`` (NaN when absent: only finite ones are pushed)."""
+    for item in getattr(atlas, "metrics", None) or ():
+        if item.name == name:
+            return float(item.value)
+    return math.nan
+
+
+class ContactSheet:
+    """Every k-th frame, at most ``max_cells`` of them (k doubles when they would overflow)."""
+
+    def __init__(self, every: int | None, total: int | None, max_cells: int) -> None:
+        self.max_cells = max(1, max_cells)
+        if every is None:
+            every = max(1, math.ceil((total or 1) / self.max_cells))
+        self.every = every
+        self.cells: list[np.ndarray] = []
+
+    def offer(self, index: int, image: np.ndarray) -> None:
+        """Keep ``image`` if ``index`` is a multiple of the current step."""
+        if index % self.every:
+            return
+        self.cells.append(image)
+        if len(self.cells) > self.max_cells:
+            self.cells = self.cells[::2]  # indices stay multiples of the doubled step
+            self.every *= 2
+
+
+def video_suffix(codec: str) -> str:
+    """The container of a codec's output when ``-o`` is a directory."""
+    return CODEC_SUFFIX.get(codec, ".mp4")
+
+
+def plan_outputs(path: Path, out: VideoOutputSettings) -> dict[str, Path]:
+    """The files (and frames folder) one clip writes, by kind; see the module docstring."""
+    name = input_name(Path(path))
+    if out.to_directory:
+        paths = {"video": out.out / f"{name}{video_suffix(out.codec)}"}
+    else:
+        paths = {"video": out.out}
+    for kind in ("frames", "contact_sheet", "long_exposure", "telemetry"):
+        template = getattr(out, kind)
+        if template:
+            paths[kind] = Path(template.replace("{name}", name))
+    return paths
+
+
+def telemetry_row(index: int, timestamp: float, result, reset: bool) -> dict:
+    """One telemetry row from a ``VideoPipeline.push`` result (SPEC A.14 step 11)."""
+    atlas = result.atlas
+    row = {"frame": index, "timestamp": timestamp}
+    for name in METRICS:
+        row[name.removeprefix("z.")] = metric(atlas, name)
+    z_signal = getattr(atlas, "z_signal", None)
+    row["z_signal"] = math.nan if z_signal is None else float(z_signal)
+    for z, weight in enumerate(np.asarray(result.smoothed_weights, dtype=np.float64).ravel()):
+        row[f"weight_{z}"] = float(weight)
+    row["reset"] = int(reset)
+    return row
+
+
+class ClipSinks:
+    """Every output of one clip, fed one projected frame at a time, on temporary paths."""
+
+    def __init__(self, stack: ExitStack, temp: dict, clip: Path, info, out, total) -> None:
+        self.temp, self.out = temp, out
+        self.video = VideoWriter(
+            temp["video"], fps=info.fps, codec=out.codec, crf=out.crf, preset=out.preset
+        )
+        stack.callback(self.video.abort)  # a no-op after close; stops the thread on errors
+        self.telemetry = _telemetry_writer(stack, temp.get("telemetry"), clip, info)
+        self.save_frame = _frame_saver(stack, temp.get("frames"), out)
+        wants_sheet = "contact_sheet" in temp
+        self.sheet = ContactSheet(out.every, total, out.max_cells) if wants_sheet else None
+        self.exposure = None
+        self.frames = 0
+
+    def add(self, index: int, projection: np.ndarray, result, reset: bool) -> None:
+        """Hand one projected frame (and its pipeline output) to every output."""
+        self.video.write(projection)
+        if self.save_frame is not None:
+            self.save_frame(index, projection)
+        if self.sheet is not None:
+            self.sheet.offer(index, projection)
+        if "long_exposure" in self.temp:
+            self.exposure = _expose(self.exposure, projection, index, self.out.exposure_alpha)
+        if self.telemetry is not None:
+            self.telemetry.write(telemetry_row(index, result.timestamp, result, reset))
+        self.frames = index + 1
+
+    def finish(self, resets: list[int]) -> list[str]:
+        """Flush the encoder and write the images; returns notes for the user."""
+        self.video.close()
+        if self.telemetry is not None:
+            self.telemetry.close({"frame_count": self.frames, "resets": resets})
+        if self.sheet is not None:
+            _save_grid(self.temp["contact_sheet"], self.sheet.cells, self.out)
+        if self.exposure is not None:
+            _save_image(self.temp["long_exposure"], self.exposure.voxels[0], self.out)
+        if not self.video.padded:
+            return []
+        h, w = self.video.size
+        return [f"{w}x{h} padded to {w + w % 2}x{h + h % 2} (yuv420p needs even sizes)"]
+
+
+def _expose(state, projection: np.ndarray, index: int, alpha: float | None):
+    """One step of the long exposure: EMA with ``alpha``, or the running mean (1/(k+1))."""
+    from .volume import ZSpaceVolume
+
+    frame = ZSpaceVolume(projection[np.newaxis])
+    if state is None:
+        return ZSpaceVolume(projection[np.newaxis], copy=True)
+    state.accumulate(frame, 1.0 / (index + 1) if alpha is None else alpha)
+    return state
+
+
+def open_temporaries(stack: ExitStack, paths: dict[str, Path], replace: bool) -> dict:
+    """Temporary paths for every output, published together when the block succeeds."""
+    from .atomic import atomic_output
+
+    temp = {}
+    for kind, target in paths.items():
+        if kind == "frames":
+            temp[kind] = stack.enter_context(atomic_folder(target, replace))
+        else:
+            temp[kind] = stack.enter_context(atomic_output(target, overwrite=replace))
+    return temp
+
+
+def _frame_saver(stack: ExitStack, folder: Path | None, out: VideoOutputSettings):
+    """A function queueing frame images to a writer thread (PNG encoding is slow), or None."""
+    if folder is None:
+        return None
+    sink = ImageSink(folder, out.image_format, out.bit_depth, out.compress_level)
+    stack.enter_context(sink)
+    return sink.submit
+
+
+def _telemetry_writer(stack: ExitStack, temp: Path | None, clip: Path, info):
+    """A RowWriter on the telemetry's temporary file, or None."""
+    if temp is None:
+        return None
+    kind = temp.suffix.lower().lstrip(".")
+    header = {"clip": str(clip), "fps": float(info.fps)}
+    writer = RowWriter(temp, kind, header)
+    stack.callback(writer.abandon)
+    return writer
+
+
+def _save_grid(path: Path, cells: list[np.ndarray], out: VideoOutputSettings) -> None:
+    from .grid import save_image
+
+    save_image(
+        np.stack(cells),
+        path,
+        bit_depth=out.bit_depth,
+        compress_level=out.compress_level,
+        overwrite=True,
+        **out.grid.options(),
+    )
+
+
+def _save_image(path: Path, image: np.ndarray, out: VideoOutputSettings) -> None:
+    from .image_io import save_array_image
+
+    save_array_image(
+        path, image, bit_depth=out.bit_depth, compress_level=out.compress_level, overwrite=True
+    )
