@@ -18,8 +18,8 @@ RGB (grey repeated); any other mix of channel counts, or of sizes, is an error n
 first slice that differs. Pillow reads 16-bit *colour* files at 8 bits per channel, which
 raises a :class:`PrecisionWarning` (16-bit grey is exact). EXIF orientation is not applied.
 
-Probing (headers only) lives in :mod:`stv_cli.image_probe` and writing in :mod:`stv_cli.grid`
-(``save_array_image``); both are re-exported here.
+Probing (headers only) lives in :mod:`stv_cli.image_probe` and writing in
+:mod:`stv_cli.image_write` (``save_array_image``); both are re-exported here.
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ import numpy as np
 from PIL import Image
 
 from .errors import InputError, InvalidValue
-from .grid import DEFAULT_PNG_COMPRESS_LEVEL, save_array_image
 from .image_probe import (
     PrecisionWarning,
     SkippedFileWarning,
@@ -45,6 +44,7 @@ from .image_probe import (
     open_image,
     probe_volume,
 )
+from .image_write import DEFAULT_PNG_COMPRESS_LEVEL, save_array_image
 
 __all__ = [
     "DEFAULT_PNG_COMPRESS_LEVEL",
