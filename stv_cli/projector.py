@@ -19,7 +19,7 @@ from .resonance import DifferentialResonance
 from .telemetry import AtlasFrame, ChronoSummary
 from .temporal import TemporalResonanceBuffer
 from .volume import ZSpaceVolume
-from .weights import F32, clamp, finite_f32, normalise
+from .weights import F32, as_vector, clamp, finite_f32, normalise
 from .windows import SpectralWindow
 
 DEFAULT_SPREAD = 0.35
@@ -238,7 +238,7 @@ class VisionProjector:
         ShapeMismatch
             If ``len(weights)`` differs from the number of views.
         """
-        w = np.asarray(weights, dtype=F32).reshape(-1)
+        w = as_vector(weights, "multi-view weights")
         if w.size != fusion.view_count:
             raise ShapeMismatch(
                 f"multi-view weights need one weight per view ({fusion.view_count} views), "

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import InvalidDimensions, NonFiniteValue, ShapeMismatch
+from .errors import InvalidDimensions, InvalidValue, NonFiniteValue, ShapeMismatch
 
 F32 = np.float32
 
@@ -127,8 +127,13 @@ class SpiralRnn:
             If ``x`` is not 1-D or 2-D, or has the wrong number of columns.
         NonFiniteValue
             If an input is NaN or infinite (spiral_rnn_input).
+        InvalidValue
+            If ``x`` cannot be read as numbers.
         """
-        x = np.asarray(x, dtype=F32)
+        try:
+            x = np.asarray(x, dtype=F32)
+        except (TypeError, ValueError) as exc:
+            raise InvalidValue(f"spiral_rnn_input must be numbers: {exc}") from None
         if x.ndim == 1:
             x = x[None, :]
         if x.ndim != 2 or x.shape[1] != self.input_width:

@@ -18,7 +18,7 @@ from stv_cli import (
     VisionProjector,
     ZSpaceVolume,
 )
-from stv_cli.errors import EmptyInput, ShapeMismatch
+from stv_cli.errors import EmptyInput, InvalidValue, ShapeMismatch
 from stv_cli.weights import normalise
 
 UNIFORM = DifferentialResonance.uniform()
@@ -252,6 +252,8 @@ def test_multi_view_count_must_equal_depth(rng):
         VisionProjector().depth_weights_multi_view(fusion_facing(3), volume(rng, depth=4), UNIFORM)
     with pytest.raises(ShapeMismatch, match=r"one weight per view \(3 views\), got 2"):
         VisionProjector.apply_multi_view_biases([0.5, 0.5], fusion_facing(3))
+    with pytest.raises(InvalidValue, match="multi-view weights must be a sequence of numbers"):
+        VisionProjector.apply_multi_view_biases(["a", "b", "c"], fusion_facing(3))
 
 
 def test_parameters_beyond_float32_range_are_not_finite_and_fall_back():

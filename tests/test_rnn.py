@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from conftest import ATOL_RNN
 
-from stv_cli import InvalidDimensions, NonFiniteValue, ShapeMismatch, SpiralRnn
+from stv_cli import InvalidDimensions, InvalidValue, NonFiniteValue, ShapeMismatch, SpiralRnn
 from stv_cli.rnn import recurrence_fill, sanitise
 
 
@@ -127,3 +127,8 @@ def test_guards():
     for sizes in [(0, 1, 1), (1, 0, 1), (1, 1, 0)]:
         with pytest.raises(InvalidDimensions, match="spiral_rnn"):
             SpiralRnn("t", *sizes)
+
+
+def test_non_numeric_input_is_rejected_naming_the_parameter():
+    with pytest.raises(InvalidValue, match="spiral_rnn_input must be numbers"):
+        SpiralRnn("t", 1, 1, 1).forward([["x"]])
