@@ -2,8 +2,9 @@
 
 :func:`to_uint8` / :func:`to_uint16` quantise as torchvision's ``save_image`` does;
 :func:`save_array_image` writes one (H, W[, C]) float image as PNG, JPEG, TIFF, WEBP or BMP
-(by extension), at 8 or 16 bits, atomically. 16-bit PNG is encoded here because Pillow cannot
-write 16-bit colour. :func:`stv_cli.grid.save_image` tiles a batch first, then calls this.
+(by extension), at 8 or 16 bits, atomically. 16-bit PNG and 16-bit colour TIFF are encoded here
+because Pillow cannot write them. :func:`stv_cli.grid.save_image` tiles a batch first, then
+calls this.
 """
 
 from __future__ import annotations
@@ -114,6 +115,45 @@ def _png16_bytes(values: np.ndarray, level: int) -> bytes:
     )
 
 
+def _tiff16_colour_bytes(values: np.ndarray) -> bytes:
+    """Encode uint16 (H, W, 3 or 4) as an uncompressed baseline TIFF (Pillow cannot write it).
+
+    One strip, little-endian, chunky samples; RGBA marks its fourth sample as unassociated
+    alpha (ExtraSamples = 2), as Pillow's 8-bit RGBA TIFF does.
+    """
+    height, width, channels = values.shape
+    pixels = np.ascontiguousarray(values, dtype="<u2").tobytes()
+    short, long_ = 3, 4
+    entries = [  # (tag, type, count, value or offset), in ascending tag order
+        (256, long_, 1, width),
+        (257, long_, 1, height),
+        (258, short, channels, None),  # BitsPerSample: 16 per sample, stored after the IFD
+        (259, short, 1, 1),  # no compression
+        (262, short, 1, 2),  # RGB
+        (273, long_, 1, None),  # StripOffsets: the pixels, after BitsPerSample
+        (277, short, 1, channels),
+        (278, long_, 1, height),
+        (279, long_, 1, len(pixels)),
+        (284, short, 1, 1),  # chunky (RGBRGB...)
+    ]
+    if channels == 4:
+        entries.append((338, short, 1, 2))
+    ifd_size = 2 + 12 * len(entries) + 4
+    bits_offset = 8 + ifd_size
+    pixels_offset = bits_offset + 2 * channels
+    ifd = [struct.pack("<H", len(entries))]
+    for tag, kind, count, value in entries:
+        if tag == 258:
+            value = bits_offset
+        elif tag == 273:
+            value = pixels_offset
+        packed = struct.pack("<HI", value, 0)[:4] if kind == short and count == 1 else None
+        ifd.append(struct.pack("<HHI", tag, kind, count) + (packed or struct.pack("<I", value)))
+    ifd.append(struct.pack("<I", 0))  # no next IFD
+    bits = struct.pack(f"<{channels}H", *([16] * channels))
+    return b"".join([b"II*\x00", struct.pack("<I", 8), *ifd, bits, pixels])
+
+
 def save_array_image(
     path: str | os.PathLike,
     img: np.ndarray,
@@ -133,7 +173,7 @@ def save_array_image(
         (H, W) or (H, W, C) with C = 1 (grey), 3 (RGB) or 4 (RGBA); values in [0, 1].
     bit_depth : {8, 16}
         8: ``trunc(clamp(v*255 + 0.5, 0, 255))`` in float32, NaN -> 0 (SPEC Part G step 5).
-        16: the same with 65535; PNG (grey or colour) and TIFF (grey only).
+        16: the same with 65535; PNG or TIFF (grey or colour).
     compress_level : int, optional
         PNG zlib level 0-9, default :data:`DEFAULT_PNG_COMPRESS_LEVEL`; ignored by others.
     quality : int, optional
@@ -169,10 +209,10 @@ def save_array_image(
     channels = values.shape[2]
     if bit_depth not in (8, 16):
         raise InvalidValue(f"bit_depth must be 8 or 16, got {bit_depth!r}")
-    if bit_depth == 16 and not (fmt == "PNG" or (fmt == "TIFF" and channels == 1)):
+    if bit_depth == 16 and fmt not in ("PNG", "TIFF"):
         raise InvalidValue(
-            f"bit_depth 16 is written as PNG (grey or colour) or TIFF (grey), not as {fmt} "
-            f"with {channels} channel(s); use a .png output or bit_depth 8"
+            f"bit_depth 16 is written as PNG or TIFF, not as {fmt}; use a .png or .tif "
+            f"output, or bit_depth 8"
         )
     if channels == 4 and fmt in _NO_ALPHA:
         raise InvalidValue(
@@ -188,8 +228,12 @@ def save_array_image(
     if not 1 <= quality <= 100:
         raise InvalidValue(f"quality must be an integer in 1..100, got {quality!r}")
 
-    if bit_depth == 16 and fmt == "PNG":
-        data = _png16_bytes(to_uint16(values), int(level))
+    if bit_depth == 16 and (fmt == "PNG" or channels > 1):
+        quantised16 = to_uint16(values)
+        if fmt == "PNG":
+            data = _png16_bytes(quantised16, int(level))
+        else:
+            data = _tiff16_colour_bytes(quantised16)
         with atomic_output(target, overwrite=overwrite) as tmp:
             tmp.write_bytes(data)
         return target

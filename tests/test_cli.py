@@ -784,3 +784,12 @@ def test_rgba_stack_to_a_format_without_alpha_drops_the_alpha(tmp_path, extensio
     if extension == "bmp":  # lossless: the colour is the projection's
         expected = library_projection(stack)[..., :3]
         np.testing.assert_array_equal(read_png(out), expected)
+
+
+def test_colour_16_bit_tiff_output(tmp_path):
+    stack = make_stack(tmp_path / "stack", channels=3)
+    result = run("project", stack, "-o", tmp_path / "p.tif", "--bit-depth", "16", "--grid")
+    assert result.exit_code == 0, result.output
+    for name in ("p.tif", "p_grid.tif"):
+        with Image.open(tmp_path / name) as img:
+            assert img.mode == "RGB" and img.tag_v2[258] == (16, 16, 16)
