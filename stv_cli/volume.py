@@ -12,6 +12,7 @@ instead of the machine swapping.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -379,5 +380,14 @@ class ZSpaceVolume:
         InvalidValue
             If the weights sum to <= 0 (D4; the reference returns the raw sum).
         """
-        arrays = [v._voxels if isinstance(v, ZSpaceVolume) else v for v in volumes]
+        # anything but a volume (a bare array too) must fail blend_arrays' shape check
+        arrays = [
+            v._voxels if isinstance(v, ZSpaceVolume) else SimpleNamespace(shape=_shape_of(v))
+            for v in volumes
+        ]
         return ZSpaceVolume._wrap(blend_arrays(arrays, weights))
+
+
+def _shape_of(value) -> object:
+    """What a message shows for a non-volume: its shape, else its type."""
+    return getattr(value, "shape", type(value))

@@ -348,6 +348,11 @@ def test_blend_sequence_rejections_name_parameter_and_value():
         ZSpaceVolume.blend_sequence([a, a], [np.inf, 1.0])
     with pytest.raises(InvalidValue, match=r"positive total, got -1\.0"):
         ZSpaceVolume.blend_sequence([a, a], [1.0, -2.0])
+    # a bare array is not a volume, even with the right shape
+    with pytest.raises(ShapeMismatch, match=r"volume 1 of z_space_sequence"):
+        ZSpaceVolume.blend_sequence([a, a.voxels.copy()], [1.0, 1.0])
+    with pytest.raises(ShapeMismatch, match=r"volume 0 of z_space_sequence has shape \(1, 2\)"):
+        ZSpaceVolume.blend_sequence([np.zeros((1, 2)), a], [1.0, 1.0])
 
 
 def test_blend_sequence_of_identical_volumes_is_that_volume(backend, rng):
