@@ -16,17 +16,11 @@ from .errors import EmptyInput, InvalidDimensions, InvalidValue
 from .memory import check_memory, estimate_volume_bytes
 from .refine import InterpolationMethod
 from .volume import ZSpaceVolume
-from .weights import require_finite
+from .weights import integer_at_least, require_finite
 
 _U64_MAX = 2**64 - 1
 #: The kernels index draws with signed 64-bit integers; at 10^9 draws/s this lasts 146 years.
 _MAX_DRAWS = 2**62
-
-
-def _dimension(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise InvalidDimensions(f"z_decoder {name} must be an integer >= 1, got {value!r}")
-    return int(value)
 
 
 def check_latent(latent) -> np.ndarray:
@@ -87,9 +81,9 @@ class ZDecoder:
         from stv_kernels.chacha import key_words_from_seed
 
         self._shape = (
-            _dimension(depth, "depth"),
-            _dimension(height, "height"),
-            _dimension(width, "width"),
+            integer_at_least(depth, "z_decoder depth", 1, InvalidDimensions),
+            integer_at_least(height, "z_decoder height", 1, InvalidDimensions),
+            integer_at_least(width, "z_decoder width", 1, InvalidDimensions),
         )
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
             raise InvalidValue(f"z_decoder seed must be an integer in [0, 2**64), got {seed!r}")
@@ -192,15 +186,9 @@ class ZDecoder:
             known method (checked before the stream advances).
         """
         method = None if interpolation is None else InterpolationMethod.parse(interpolation)
-        if upscale_factor is not None and (
-            isinstance(upscale_factor, bool)
-            or not isinstance(upscale_factor, (int, np.integer))
-            or upscale_factor < 0
-        ):
-            raise InvalidValue(
-                f"z_upscale_factor must be None or an integer >= 0 (0 and 1 mean no upscale), "
-                f"got {upscale_factor!r}"
-            )
+        if upscale_factor is not None:
+            # None, 0 and 1 all mean no upscale, as in the reference
+            integer_at_least(upscale_factor, "z_upscale_factor", 0)
         volume = self.decode(latent)
         if diffuser is not None:
             volume = diffuser.diffuse(volume)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from .backend import ops
-from .errors import InvalidValue
 from .memory import check_memory, estimate_volume_bytes
 from .volume import ZSpaceVolume
-from .weights import F32, clamp, finite_f32
+from .weights import F32, clamp, finite_f32, integer_at_least
 
 #: The rate used when the one given is not finite (SPEC A.5, A.16).
 DEFAULT_DIFFUSION_RATE = 0.25
@@ -32,11 +31,7 @@ class ZDiffuser:
     """
 
     def __init__(self, iterations: int, rate: float) -> None:
-        if isinstance(iterations, bool) or not isinstance(iterations, (int, np.integer)):
-            raise InvalidValue(f"diffusion_iterations must be an integer >= 0, got {iterations!r}")
-        if iterations < 0:
-            raise InvalidValue(f"diffusion_iterations must be an integer >= 0, got {iterations}")
-        self._iterations = int(iterations)
+        self._iterations = integer_at_least(iterations, "diffusion_iterations", 0)
         rate32 = finite_f32(rate)  # finite as a float32: 1e39 is inf and falls back too
         self._rate = F32(DEFAULT_DIFFUSION_RATE) if rate32 is None else clamp(rate32, 0.0, 1.0)
 

@@ -14,7 +14,7 @@ import numpy as np
 from .backend import ops
 from .errors import InvalidValue
 from .memory import check_memory, estimate_volume_bytes
-from .weights import F32
+from .weights import F32, integer_at_least
 
 
 class InterpolationMethod(str, Enum):
@@ -42,13 +42,6 @@ class InterpolationMethod(str, Enum):
             raise InvalidValue(
                 f"interpolation method must be one of {allowed}, got {method!r}"
             ) from None
-
-
-def integer_at_least(value, name: str, minimum: int) -> int:
-    """``value`` as an int if it is an integer (not a bool) >= ``minimum``, else InvalidValue."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise InvalidValue(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def interpolate_voxels(

@@ -12,17 +12,10 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import InvalidDimensions, InvalidValue, NonFiniteValue, ShapeMismatch
-
-F32 = np.float32
+from .weights import F32, integer_at_least
 
 #: Bound of every sanitised intermediate.
 SANITISE_LIMIT = F32(1e6)
-
-
-def _size(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise InvalidDimensions(f"spiral_rnn {name} must be an integer >= 1, got {value!r}")
-    return int(value)
 
 
 def recurrence_fill(rows: int, cols: int, first: float, factor: float, modulus: float):
@@ -85,9 +78,11 @@ class SpiralRnn:
 
     def __init__(self, name: str, input_dim: int, hidden_dim: int, steps: int) -> None:
         self.name = str(name)
-        self.input_dim = _size(input_dim, "input_dim")
-        self.hidden_dim = _size(hidden_dim, "hidden_dim")
-        self.steps = _size(steps, "steps")
+        self.input_dim = integer_at_least(input_dim, "spiral_rnn input_dim", 1, InvalidDimensions)
+        self.hidden_dim = integer_at_least(
+            hidden_dim, "spiral_rnn hidden_dim", 1, InvalidDimensions
+        )
+        self.steps = integer_at_least(steps, "spiral_rnn steps", 1, InvalidDimensions)
         hd = self.hidden_dim
         self.input_weights = recurrence_fill(self.input_dim, 2 * hd, 0.0027, 1.873, 0.05)
         self.hidden_weights = recurrence_fill(hd, 2 * hd, 0.0013, 1.619, 0.04)

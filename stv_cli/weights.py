@@ -6,7 +6,7 @@ NaN (SPEC A.0): ``max(a, b)``/``min(a, b)`` return the *other* argument when one
 those rules, so every model module uses the helpers here instead of ``max``/``min``/``np.clip``.
 
 Everything in this module works on short per-depth vectors (weights, windows, biases) in plain
-NumPy float32; nothing here touches voxels.
+NumPy float32, or checks a scalar argument; nothing here touches voxels.
 """
 
 from __future__ import annotations
@@ -157,6 +157,19 @@ def clamp(x: float, lo: float, hi: float) -> np.float32:
 def is_finite(x: float | None) -> bool:
     """True for a finite real number (False for None, NaN and +-inf)."""
     return x is not None and math.isfinite(float(x))
+
+
+def integer_at_least(value, name: str, minimum: int, error: type[Exception] = InvalidValue) -> int:
+    """``value`` as an int if it is an integer (not a bool) >= ``minimum``.
+
+    Raises
+    ------
+    InvalidValue
+        (or ``error``) naming ``name``, the value and the minimum otherwise.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise error(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
 
 
 def require_finite(weights: np.ndarray, label: str) -> None:

@@ -9,7 +9,7 @@ from enum import Enum
 import numpy as np
 
 from .errors import InvalidValue
-from .weights import F32, finite_f32, normalise
+from .weights import F32, finite_f32, integer_at_least, normalise
 
 #: The Gaussian window's only fallback width (SPEC A.3, A.16).
 DEFAULT_GAUSSIAN_SIGMA = 0.4
@@ -116,9 +116,7 @@ class SpectralWindow:
         InvalidValue
             If ``n`` is negative or not an integer.
         """
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-            raise InvalidValue(f"window length n must be an integer >= 0, got {n!r}")
-        n = int(n)
+        n = integer_at_least(n, "window length n", 0)
         if n == 0:
             return np.zeros(0, dtype=F32)
         if n == 1:

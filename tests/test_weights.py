@@ -8,11 +8,12 @@ from conftest import ATOL
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stv_cli.errors import InvalidValue, NonFiniteValue, ShapeMismatch
+from stv_cli.errors import InvalidDimensions, InvalidValue, NonFiniteValue, ShapeMismatch
 from stv_cli.weights import (
     EPS,
     clamp,
     finite_f32,
+    integer_at_least,
     normalise,
     normalise_direction,
     require_finite,
@@ -127,3 +128,12 @@ def test_clamp_pins_values_beyond_float32_range_quietly():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert clamp(1e39, 0, 1) == 1.0 and clamp(-1e39, 0, 1) == 0.0
+
+
+def test_integer_at_least_names_the_parameter_and_takes_the_error_class():
+    assert integer_at_least(np.int64(3), "passes", 0) == 3
+    for bad in (-1, 1.0, True, "2"):
+        with pytest.raises(InvalidValue, match=rf"passes must be an integer >= 0, got {bad!r}"):
+            integer_at_least(bad, "passes", 0)
+    with pytest.raises(InvalidDimensions, match="depth must be an integer >= 1, got 0"):
+        integer_at_least(0, "depth", 1, InvalidDimensions)
