@@ -15,8 +15,9 @@ other numbers as stored).
 Grey is one channel, RGB three, RGBA four; palette images become RGB (RGBA with
 transparency) and grey+alpha becomes RGBA. A stack mixing grey and RGB slices is promoted to
 RGB (grey repeated); any other mix of channel counts, or of sizes, is an error naming the
-first slice that differs. Pillow reads 16-bit *colour* files at 8 bits per channel, which
-raises a :class:`PrecisionWarning` (16-bit grey is exact). EXIF orientation is not applied.
+first slice that differs. 16-bit grey is read by Pillow, 16-bit *colour* files by FFmpeg
+(PyAV), both exactly; Pillow alone would read colour at 8 bits, which is what happens to the
+pages of a multi-page TIFF (with a :class:`PrecisionWarning`). EXIF orientation is not applied.
 
 Probing (headers only) lives in :mod:`stv_cli.image_probe` and writing in
 :mod:`stv_cli.image_write` (``save_array_image``); both are re-exported here.
@@ -40,9 +41,11 @@ from .image_probe import (
     SkippedFileWarning,
     VolumeInfo,
     image_header,
+    is_16bit_colour,
     natural_sort_key,
     open_image,
     probe_volume,
+    warn_8_bits_read,
 )
 from .image_write import DEFAULT_PNG_COMPRESS_LEVEL, save_array_image
 
@@ -147,6 +150,24 @@ def _pixels(img: Image.Image) -> np.ndarray:
     return values.astype(values.dtype.newbyteorder("="), copy=False)
 
 
+def _pixels_16bit_colour(path: Path, img: Image.Image) -> np.ndarray | None:
+    """A 16-bit colour image at full precision, decoded by FFmpeg (PyAV); None if it cannot.
+
+    Pillow has no 16-bit colour mode and reads such files at 8 bits per channel.
+    """
+    try:
+        import av
+    except ImportError:  # pragma: no cover - PyAV is a dependency
+        return None
+    wide = "rgba64le" if img.mode == "RGBA" else "rgb48le"
+    try:
+        with av.open(str(path)) as container:
+            values = next(container.decode(video=0)).to_ndarray(format=wide)
+    except (av.error.FFmpegError, StopIteration, ValueError):
+        return None
+    return values if values.shape[:2] == (img.height, img.width) else None
+
+
 def _decode_file(path: Path, out: np.ndarray, tick: Callable[[int], object]) -> None:
     with open_image(path) as img:
         if (img.height, img.width) != out.shape[:2]:
@@ -154,6 +175,13 @@ def _decode_file(path: Path, out: np.ndarray, tick: Callable[[int], object]) -> 
                 f"{str(path)!r} is {img.height}x{img.width}, the volume's slices are "
                 f"{out.shape[0]}x{out.shape[1]} (did it change while loading?)"
             )
+        if is_16bit_colour(img):
+            values = _pixels_16bit_colour(path, img)
+            if values is not None:
+                _scale_into(values, out)
+                tick(1)
+                return
+            warn_8_bits_read(path, "image")
         try:
             _scale_into(_pixels(img), out)
         except (OSError, ValueError) as err:

@@ -84,7 +84,8 @@ def _mode_channels(img: Image.Image) -> int | None:
     return None
 
 
-def _is_16bit_colour(img: Image.Image) -> bool:
+def is_16bit_colour(img: Image.Image) -> bool:
+    """Whether the file holds 16 bits per colour channel (Pillow opens it as 8-bit RGB(A))."""
     if img.mode not in ("RGB", "RGBA") or not img.tile:
         return False
     args = img.tile[0].args
@@ -97,13 +98,16 @@ def image_header(path: Path, img: Image.Image, where: str) -> tuple[int, int, in
     channels = _mode_channels(img)
     if channels is None:
         raise InputError(f"{where} of {str(path)!r} has image mode {img.mode!r}, not supported")
-    if _is_16bit_colour(img):
-        warnings.warn(
-            f"{where} of {str(path)!r} is 16-bit colour; Pillow reads it at 8 bits per channel",
-            PrecisionWarning,
-            stacklevel=4,
-        )
     return img.height, img.width, channels
+
+
+def warn_8_bits_read(path: Path, where: str) -> None:
+    """Say that a 16-bit colour image is read at 8 bits per channel."""
+    warnings.warn(
+        f"{where} of {str(path)!r} is 16-bit colour; it is read at 8 bits per channel",
+        PrecisionWarning,
+        stacklevel=4,
+    )
 
 
 def open_image(path: Path) -> Image.Image:
@@ -178,6 +182,8 @@ def _probe_tiff(path: Path) -> VolumeInfo:
             for page in range(getattr(img, "n_frames", 1)):
                 img.seek(page)
                 shapes.append(image_header(path, img, f"page {page}"))
+                if is_16bit_colour(img):  # pages are read by Pillow, at 8 bits
+                    warn_8_bits_read(path, f"page {page}")
         except (OSError, EOFError, ValueError) as err:  # a broken page chain
             raise InputError(f"cannot read page {len(shapes)} of {str(path)!r}: {err}") from None
     channels = _agree(shapes, [f"page {k}" for k in range(len(shapes))], path)

@@ -238,11 +238,33 @@ def test_default_limit_is_the_models_memory_limit(tmp_path):
     assert load_volume(folder).shape == (2, 64, 64, 1)
 
 
-def test_16_bit_colour_is_flagged(tmp_path):
+@pytest.mark.parametrize("channels", [3, 4])
+def test_16_bit_colour_slices_are_read_exactly(tmp_path, channels):
+    from stv_cli.image_write import save_array_image, to_uint16
+
+    rng = np.random.default_rng(channels)
+    images = [rng.random((3, 5, channels), dtype=np.float32) for _ in range(2)]
+    for k, (image, ext) in enumerate(zip(images, ("png", "tif"), strict=True)):
+        save_array_image(tmp_path / "s" / f"z{k}.{ext}", image, bit_depth=16)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PrecisionWarning)
+        volume = load_volume(tmp_path / "s", threads=2)
+    expected = np.stack([to_uint16(image) for image in images]).astype(np.float32) / 65535
+    np.testing.assert_array_equal(volume, expected)
+
+
+def test_16_bit_colour_pages_of_a_tiff_are_flagged(tmp_path):
+    pages = [Image.fromarray(np.full((2, 3, 3), v, np.uint8)) for v in (10, 20)]
+    pages[0].save(tmp_path / "m.tif", save_all=True, append_images=pages[1:])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PrecisionWarning)
+        assert probe_volume(tmp_path / "m.tif").depth == 2  # 8-bit pages: no warning
     cv2 = pytest.importorskip("cv2")
-    cv2.imwrite(str(tmp_path / "c.png"), np.full((2, 3, 3), 1000, np.uint16))
+    assert cv2.imwritemulti(
+        str(tmp_path / "c.tif"), [np.full((2, 3, 3), 1000 * k, np.uint16) for k in (1, 2)]
+    )
     with pytest.warns(PrecisionWarning, match="16-bit colour"):
-        info = probe_volume(tmp_path)
+        info = probe_volume(tmp_path / "c.tif")
     assert info.channels == 3
 
 
