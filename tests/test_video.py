@@ -1,4 +1,4 @@
-"""The per-clip driver: ring, contact sheet, naming, and whole clips against the library."""
+"""The per-clip driver: the frame ring, settings, and whole clips against the library."""
 
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ from stv_cli.video import (
     parse_super_resolution,
     run_clip,
 )
-from stv_cli.video_outputs import ContactSheet, plan_outputs
 
 CODEC = video_writer.default_codec()
 H, W = 24, 32
@@ -59,19 +58,6 @@ def test_frame_ring_profile_is_the_window_slice_profile(backend):
             np.testing.assert_allclose(getattr(got, name), getattr(want, name), rtol=1e-6)
 
 
-def test_contact_sheet_step_from_total_and_doubling_when_unbounded():
-    sheet = ContactSheet(None, total=100, max_cells=10)
-    assert sheet.every == 10
-    for i in range(100):
-        sheet.offer(i, np.full((1, 1, 1), i, np.float32))
-    assert [int(c[0, 0, 0]) for c in sheet.cells] == list(range(0, 100, 10))
-    sheet = ContactSheet(1, total=None, max_cells=4)
-    for i in range(9):
-        sheet.offer(i, np.full((1, 1, 1), i, np.float32))
-    assert len(sheet.cells) <= 4
-    assert [int(c[0, 0, 0]) for c in sheet.cells] == list(range(0, 9, sheet.every))
-
-
 def test_parse_super_resolution():
     assert parse_super_resolution("cubic:2") == ("cubic", 2)
     assert parse_super_resolution("Linear:1") == ("linear", 1)
@@ -79,29 +65,6 @@ def test_parse_super_resolution():
     for bad in ("cubic", "spline:2", "cubic:0", "cubic:-1", "cubic:x"):
         with pytest.raises(InvalidValue, match="super_resolution"):
             parse_super_resolution(bad)
-
-
-def test_output_naming(tmp_path):
-    out = VideoOutputSettings(
-        out=tmp_path,
-        frames=str(tmp_path / "{name}_frames"),
-        contact_sheet=str(tmp_path / "{name}_sheet.png"),
-        telemetry=str(tmp_path / "t.csv"),
-    )
-    paths = plan_outputs(Path("clips/walk.mkv"), out)
-    assert paths == {
-        "video": tmp_path / "walk.mp4",
-        "frames": tmp_path / "walk_frames",
-        "contact_sheet": tmp_path / "walk_sheet.png",
-        "telemetry": tmp_path / "t.csv",
-    }
-    webm = VideoOutputSettings(out=tmp_path, codec="libvpx-vp9")
-    assert plan_outputs(Path("a.mp4"), webm)["video"] == tmp_path / "a.webm"
-    single = VideoOutputSettings(out=tmp_path / "x.mov", to_directory=False)
-    assert plan_outputs(Path("a.mp4"), single)["video"] == tmp_path / "x.mov"
-
-
-# ------------------------------------------------------------- whole clips vs the library
 
 
 def _settings(tmp_path, stream=None, **outputs):

@@ -1,4 +1,4 @@
-"""Video reading and writing: counts, frame rates, grey, padding, bad inputs, bounded queues."""
+"""Video reading: counts, frame rates, grey clips, bad inputs, bounded queues, to_float."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from stv_cli import video_clips, video_io, video_outputs, video_writer
-from stv_cli.errors import InputError, InvalidValue
-from stv_cli.grid import to_uint8
+from stv_cli import video_clips, video_io, video_writer
+from stv_cli.errors import InputError
 
 CODEC = video_writer.default_codec()
 
@@ -69,47 +68,6 @@ def test_grey_clip_stays_one_channel(tmp_path):
     assert video_io.probe(path).channels == 1
     assert frames[2].image.shape == (12, 16, 1)
     np.testing.assert_allclose(frames[2].image, np.float32(80 / 255), atol=1e-7)
-
-
-def test_writer_pads_odd_sizes_to_even_and_keeps_the_frame_count(tmp_path):
-    path = tmp_path / "odd.mp4"
-    writer = video_writer.VideoWriter(path, fps=Fraction(30000, 1001), codec=CODEC)
-    for i in range(5):
-        writer.write(video_clips.pattern_frame(i, 23, 31))
-    writer.close()
-    assert writer.padded
-    info = video_io.probe(path)
-    assert (info.width, info.height) == (32, 24)
-    assert info.fps == Fraction(30000, 1001)
-    assert video_io.frame_total(info) == 5
-
-
-def test_writer_with_temporary_name_needs_and_uses_container_format(tmp_path):
-    path = tmp_path / "out.mp4.part"
-    writer = video_writer.VideoWriter(path, fps=12, codec=CODEC, container_format="mp4")
-    writer.write(np.zeros((8, 8, 1), np.float32))
-    writer.close()
-    assert video_io.probe(path).frame_count == 1
-
-
-def test_writer_refuses_a_size_change_and_an_unknown_codec(tmp_path):
-    writer = video_writer.VideoWriter(tmp_path / "a.mp4", fps=10, codec=CODEC)
-    writer.write(np.zeros((8, 8, 3), np.float32))
-    with pytest.raises(InvalidValue, match=r"frame 1 has size \(6, 8\)"):
-        writer.write(np.zeros((6, 8, 3), np.float32))
-    writer.abort()
-    with pytest.raises(InvalidValue, match="'no-such-codec'"):
-        video_writer.VideoWriter(tmp_path / "b.mp4", fps=10, codec="no-such-codec")
-
-
-def test_pad_even_and_to_uint8_rounding():
-    pixels = np.arange(15, dtype=np.uint8).reshape(3, 5, 1)
-    padded = video_writer.pad_even(pixels)
-    assert padded.shape == (4, 6, 1)
-    np.testing.assert_array_equal(padded[3, :5], pixels[2])
-    np.testing.assert_array_equal(padded[:3, 5], pixels[:, 4])
-    values = np.array([[[0.5, np.nan, 1.5, -0.2, 0.5 / 255]]], np.float32)
-    np.testing.assert_array_equal(to_uint8(values)[0, 0], [128, 0, 255, 0, 1])
 
 
 def test_truncated_clip_fails_naming_file_and_frame(tmp_path):
@@ -188,75 +146,6 @@ def _empty_dir(tmp_path):
     folder = tmp_path / "empty"
     folder.mkdir()
     return folder
-
-
-def test_atomic_folder_publishes_on_success_and_leaves_nothing_on_error(tmp_path):
-    from stv_cli.atomic import OutputExists
-
-    target = tmp_path / "frames"
-    with video_outputs.atomic_folder(target) as temp:
-        assert temp.parent == tmp_path and temp.name.startswith(".frames.tmp-")
-        (temp / "000000.png").write_bytes(b"x")
-    assert [p.name for p in target.iterdir()] == ["000000.png"]
-    with pytest.raises(RuntimeError), video_outputs.atomic_folder(tmp_path / "other") as temp:
-        (temp / "000000.png").write_bytes(b"x")
-        raise RuntimeError("boom")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["frames"]
-    with pytest.raises(OutputExists, match="exists"), video_outputs.atomic_folder(target):
-        pass
-    with video_outputs.atomic_folder(target, overwrite=True) as temp:
-        (temp / "000001.png").write_bytes(b"y")
-    assert [p.name for p in target.iterdir()] == ["000001.png"]
-    (target / "thesis.tex").write_text("precious")
-    with pytest.raises(OutputExists, match="not a folder of frame files"):
-        with video_outputs.atomic_folder(target, overwrite=True):
-            pass
-    assert (target / "thesis.tex").exists()
-
-
-def test_row_writer_csv_and_json_stream_rows_with_nan_as_null(tmp_path):
-    import csv
-    import json
-
-    rows = [{"frame": 0, "value": 0.5}, {"frame": 1, "value": float("nan")}]
-    writer = video_outputs.RowWriter(tmp_path / "t.json", "json", {"clip": "a.mp4"})
-    for row in rows:
-        writer.write(row)
-    writer.close({"resets": [1]})
-    data = json.loads((tmp_path / "t.json").read_text())
-    assert data == {
-        "clip": "a.mp4",
-        "frames": [rows[0], {"frame": 1, "value": None}],
-        "resets": [1],
-    }
-    writer = video_outputs.RowWriter(tmp_path / "t.csv", "csv")
-    for row in rows:
-        writer.write(row)
-    writer.close()
-    with open(tmp_path / "t.csv", newline="") as handle:
-        read = list(csv.DictReader(handle))
-    assert read[0] == {"frame": "0", "value": "0.5"} and read[1]["value"] == "nan"
-    with pytest.raises(InvalidValue, match="csv or .json"):
-        video_outputs.RowWriter(tmp_path / "t.txt", "txt")
-
-
-def test_writer_thread_error_reaches_the_caller(tmp_path):
-    # A folder cannot be opened as an output file: the encoder thread fails on the first
-    # frame, and the error surfaces in write() or close() on the caller's thread.
-    writer = video_writer.VideoWriter(tmp_path, fps=10, codec=CODEC, container_format="mp4")
-    with pytest.raises(Exception) as caught:  # noqa: B017 - PyAV's own error type
-        for _ in range(50):
-            writer.write(np.zeros((8, 8, 3), np.float32))
-        writer.close()
-    assert "Is a directory" in str(caught.value) or isinstance(caught.value, OSError)
-    writer.abort()
-
-
-def test_row_writer_csv_uses_unix_line_ends(tmp_path):
-    writer = video_outputs.RowWriter(tmp_path / "t.csv", "csv")
-    writer.write({"frame": 0})
-    writer.close()
-    assert (tmp_path / "t.csv").read_bytes() == b"frame\n0\n"
 
 
 def test_to_float_is_the_float32_quotient_of_every_code():

@@ -1,0 +1,67 @@
+"""VideoWriter: padding to even sizes, frame rates, containers, errors from its thread."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from stv_cli import video_clips, video_io, video_writer
+from stv_cli.errors import InvalidValue
+from stv_cli.grid import to_uint8
+
+CODEC = video_writer.default_codec()
+
+
+def test_writer_pads_odd_sizes_to_even_and_keeps_the_frame_count(tmp_path):
+    path = tmp_path / "odd.mp4"
+    writer = video_writer.VideoWriter(path, fps=Fraction(30000, 1001), codec=CODEC)
+    for i in range(5):
+        writer.write(video_clips.pattern_frame(i, 23, 31))
+    writer.close()
+    assert writer.padded
+    info = video_io.probe(path)
+    assert (info.width, info.height) == (32, 24)
+    assert info.fps == Fraction(30000, 1001)
+    assert video_io.frame_total(info) == 5
+
+
+def test_writer_with_temporary_name_needs_and_uses_container_format(tmp_path):
+    path = tmp_path / "out.mp4.part"
+    writer = video_writer.VideoWriter(path, fps=12, codec=CODEC, container_format="mp4")
+    writer.write(np.zeros((8, 8, 1), np.float32))
+    writer.close()
+    assert video_io.probe(path).frame_count == 1
+
+
+def test_writer_refuses_a_size_change_and_an_unknown_codec(tmp_path):
+    writer = video_writer.VideoWriter(tmp_path / "a.mp4", fps=10, codec=CODEC)
+    writer.write(np.zeros((8, 8, 3), np.float32))
+    with pytest.raises(InvalidValue, match=r"frame 1 has size \(6, 8\)"):
+        writer.write(np.zeros((6, 8, 3), np.float32))
+    writer.abort()
+    with pytest.raises(InvalidValue, match="'no-such-codec'"):
+        video_writer.VideoWriter(tmp_path / "b.mp4", fps=10, codec="no-such-codec")
+
+
+def test_pad_even_and_to_uint8_rounding():
+    pixels = np.arange(15, dtype=np.uint8).reshape(3, 5, 1)
+    padded = video_writer.pad_even(pixels)
+    assert padded.shape == (4, 6, 1)
+    np.testing.assert_array_equal(padded[3, :5], pixels[2])
+    np.testing.assert_array_equal(padded[:3, 5], pixels[:, 4])
+    values = np.array([[[0.5, np.nan, 1.5, -0.2, 0.5 / 255]]], np.float32)
+    np.testing.assert_array_equal(to_uint8(values)[0, 0], [128, 0, 255, 0, 1])
+
+
+def test_writer_thread_error_reaches_the_caller(tmp_path):
+    # A folder cannot be opened as an output file: the encoder thread fails on the first
+    # frame, and the error surfaces in write() or close() on the caller's thread.
+    writer = video_writer.VideoWriter(tmp_path, fps=10, codec=CODEC, container_format="mp4")
+    with pytest.raises(Exception) as caught:  # noqa: B017 - PyAV's own error type
+        for _ in range(50):
+            writer.write(np.zeros((8, 8, 3), np.float32))
+        writer.close()
+    assert "Is a directory" in str(caught.value) or isinstance(caught.value, OSError)
+    writer.abort()
