@@ -69,7 +69,7 @@ SIZE = BoundedInt(1, 65536)
 def decode(ctx: click.Context, latents: tuple[Path, ...], output: str, **options) -> None:
     """Decode every latent in each LATENTS file into a volume and collapse it to a picture.
 
-    A LATENTS file holds N latent vectors (N, F) (.npy, .csv/.txt or .json). Each file gets a
+    A LATENTS file holds N latent vectors (N, F) (.npy, .npz, .csv/.txt or .json). Each file gets a
     fresh ZDecoder(--depth, --height, --width, --seed); its latents are decoded in order (the
     decoder's random stream advances per latent, so equal latents give different volumes).
     Each volume is refined and projected as in `stv project`.
@@ -89,42 +89,11 @@ def decode(ctx: click.Context, latents: tuple[Path, ...], output: str, **options
     Example:
       stv decode latents.npy -o out/ --depth 8 --height 64 --width 64 --seed 7 --grid
     """
-    from .batch import run_batch
-    from .cli import (
-        apply_device,
-        batch_printer,
-        check_bit_depth,
-        check_unique_names,
-        finish_batch,
-        resolve_output,
-    )
-    from .cli_options import check_output_mode
-    from .pipeline import DecodeSettings, OutputSettings, Workspace, input_name, run_decode_input
-
-    check_output_mode(options["overwrite"], options["skip_existing"])
-    to_directory, image_format = resolve_output(output, len(latents), options["image_format"])
-    output = Path(output)
-    bit_depth = int(options["bit_depth"])
-    check_bit_depth(bit_depth, image_format)
-    check_unique_names(list(latents), [input_name(p) for p in latents])
-    backend = apply_device(options["device"], options["threads"], options["memory_limit"])
-    if options["verbose"]:
-        click.echo(f"stv decode: {len(latents)} input(s), backend {backend}", err=True)
+    from .cli_settings import output_settings, run_inputs
+    from .pipeline import DecodeSettings, Workspace, run_decode_input
 
     settings = DecodeSettings(
-        output=OutputSettings(
-            out=output,
-            to_directory=to_directory,
-            image_format=image_format,
-            bit_depth=bit_depth,
-            compress_level=options["compress_level"],
-            overwrite=options["overwrite"],
-            skip_existing=options["skip_existing"],
-            grid=options["grid"],
-            weights=options["weights"],
-            weights_plot=options["weights_plot"],
-            telemetry=options["telemetry"],
-        ),
+        output=output_settings("decode", latents, output, options),
         depth=options["depth"],
         height=options["height"],
         width=options["width"],
@@ -136,13 +105,6 @@ def decode(ctx: click.Context, latents: tuple[Path, ...], output: str, **options
     )
     workspace = Workspace()
     workspace.preload(settings.projection)  # a bad --resonance/--views file: exit 1 at once
-    report = run_batch(
-        latents,
-        lambda path: run_decode_input(path, settings, workspace),
-        command="decode",
-        quiet=options["quiet"],
-        on_result=batch_printer(
-            "decode", options["json_report"], options["quiet"], options["verbose"]
-        ),
+    run_inputs(
+        ctx, "decode", latents, lambda path: run_decode_input(path, settings, workspace), options
     )
-    finish_batch(ctx, report, options["json_report"], options["quiet"])

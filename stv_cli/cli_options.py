@@ -5,17 +5,57 @@ Each group of options is one decorator (``device_options``, ``refinement_options
 refines, projects or writes grids (``project``, ``decode``, ``video``) spells an option the
 same way, validates it the same way and documents it once. Validation happens while click
 parses, before any work: a bad value is a :class:`click.BadParameter` naming the option and the
-allowed range (exit 2). This module imports only click: ``stv --help`` must not import numba.
+allowed range (exit 2); the parameter types are in :mod:`stv_cli.cli_types`. This module
+imports only click: ``stv --help`` must not import numba.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
+
+from .cli_settings import grid_settings, projection_settings, refine_settings
+from .cli_types import (  # re-exported: the commands import their types from here
+    ANY_FINITE,
+    NON_NEGATIVE,
+    POSITIVE,
+    UNIT,
+    BoundedInt,
+    ByteSize,
+    FiniteFloat,
+)
+
+__all__ = [
+    "ANY_FINITE",
+    "DEVICES",
+    "IMAGE_FORMATS",
+    "INTERPOLATIONS",
+    "NON_NEGATIVE",
+    "POSITIVE",
+    "UNIT",
+    "WINDOWS",
+    "BoundedInt",
+    "ByteSize",
+    "FiniteFloat",
+    "check_output_mode",
+    "device_options",
+    "grid_layout_options",
+    "grid_options",
+    "grid_settings",
+    "image_output_options",
+    "memory_option",
+    "output_mode_options",
+    "projection_options",
+    "projection_settings",
+    "projector_options",
+    "refine_settings",
+    "refinement_options",
+    "report_options",
+    "value_range_option",
+]
 
 WINDOWS = ("hann", "hamming", "blackman", "rectangular", "gaussian")
 INTERPOLATIONS = ("none", "nearest", "linear", "cubic")
@@ -23,94 +63,6 @@ DEVICES = ("auto", "cpu", "numpy", "cuda")
 IMAGE_FORMATS = ("png", "tif", "tiff", "jpg", "jpeg", "bmp", "webp")
 
 F = Callable[..., Any]
-
-
-class FiniteFloat(click.ParamType):
-    """A float that must be finite and lie in a range; NaN and inf are refused.
-
-    click's own ``FloatRange`` lets NaN through (every comparison with NaN is false), which is
-    why stv has its own type.
-    """
-
-    name = "float"
-
-    def __init__(
-        self,
-        low: float | None = None,
-        high: float | None = None,
-        *,
-        low_open: bool = False,
-        high_open: bool = False,
-    ) -> None:
-        self.low, self.high = low, high
-        self.low_open, self.high_open = low_open, high_open
-
-    def describe(self) -> str:
-        """The allowed range in words, e.g. ``a finite number in [0, 1]``."""
-        if self.low is None and self.high is None:
-            return "a finite number"
-        if self.high is None:
-            return f"a finite number {'>' if self.low_open else '>='} {self.low:g}"
-        if self.low is None:
-            return f"a finite number {'<' if self.high_open else '<='} {self.high:g}"
-        left = "(" if self.low_open else "["
-        right = ")" if self.high_open else "]"
-        return f"a finite number in {left}{self.low:g}, {self.high:g}{right}"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None):
-        if isinstance(value, float) and math.isfinite(value):
-            number = value
-        else:
-            try:
-                number = float(value)
-            except (TypeError, ValueError):
-                self.fail(f"{value!r} is not a number; expected {self.describe()}", param, ctx)
-        bad = not math.isfinite(number)
-        if not bad and self.low is not None:
-            bad = number <= self.low if self.low_open else number < self.low
-        if not bad and self.high is not None:
-            bad = number >= self.high if self.high_open else number > self.high
-        if bad:
-            self.fail(f"{value!r} is not allowed; expected {self.describe()}", param, ctx)
-        return number
-
-    def __repr__(self) -> str:
-        return f"FiniteFloat({self.describe()})"
-
-
-class BoundedInt(click.ParamType):
-    """An integer with an inclusive minimum (and optional maximum), named in the error."""
-
-    name = "integer"
-
-    def __init__(self, low: int, high: int | None = None) -> None:
-        self.low, self.high = low, high
-
-    def describe(self) -> str:
-        if self.high is None:
-            return f"an integer >= {self.low}"
-        return f"an integer in [{self.low}, {self.high}]"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None):
-        if isinstance(value, int) and not isinstance(value, bool):
-            number = value
-        else:
-            try:
-                number = int(str(value), 10)
-            except ValueError:
-                self.fail(f"{value!r} is not an integer; expected {self.describe()}", param, ctx)
-        if number < self.low or (self.high is not None and number > self.high):
-            self.fail(f"{value!r} is not allowed; expected {self.describe()}", param, ctx)
-        return number
-
-    def __repr__(self) -> str:
-        return f"BoundedInt({self.describe()})"
-
-
-UNIT = FiniteFloat(0.0, 1.0)
-NON_NEGATIVE = FiniteFloat(0.0)
-POSITIVE = FiniteFloat(0.0, low_open=True)
-ANY_FINITE = FiniteFloat()
 
 
 def _check_value_range(ctx: click.Context, param: click.Parameter, value):
@@ -438,31 +390,6 @@ def check_output_mode(overwrite: bool, skip_existing: bool) -> None:
         raise click.UsageError("--overwrite and --skip-existing exclude each other; pick one")
 
 
-class ByteSize(click.ParamType):
-    """A size in bytes: ``1073741824``, ``512M``, ``4G``, ``1.5T`` (binary units), > 0."""
-
-    name = "size"
-    _UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None):
-        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-            return value
-        text = str(value).strip().upper().removesuffix("IB").removesuffix("B")
-        unit = text[-1:] if text[-1:] in "KMGT" and text[-1:] else ""
-        try:
-            number = float(text[: len(text) - len(unit)])
-        except ValueError:
-            number = math.nan
-        if not math.isfinite(number) or number <= 0:
-            self.fail(
-                f"{value!r} is not a size; expected a number > 0 of bytes, optionally with "
-                "K, M, G or T (e.g. 512M, 4G)",
-                param,
-                ctx,
-            )
-        return int(number * self._UNITS[unit])
-
-
 def memory_option(func: F) -> F:
     """``--memory-limit``: the largest volume a run may build (default 80% of RAM)."""
     return click.option(
@@ -472,51 +399,3 @@ def memory_option(func: F) -> F:
         help="Refuse inputs whose loaded or refined volume would need more than SIZE "
         "(e.g. 4G; default 80% of physical memory).",
     )(func)
-
-
-# ------------------------------------------------------------ options -> settings
-
-
-def refine_settings(options: dict):
-    """:class:`~stv_cli.pipeline.RefineSettings` from the refinement options."""
-    from .pipeline import RefineSettings
-
-    method = options["interpolate"].lower()
-    return RefineSettings(
-        diffuse_iterations=options["diffuse_iterations"],
-        diffuse_rate=options["diffuse_rate"],
-        interpolate=None if method == "none" else method,
-        interpolate_passes=options["interpolate_passes"],
-        upscale=options["upscale"],
-    )
-
-
-def projection_settings(options: dict):
-    """:class:`~stv_cli.pipeline.ProjectionSettings` from the projection options."""
-    from .pipeline import ProjectionSettings
-
-    return ProjectionSettings(
-        window=options["window"].lower(),
-        sigma=options["sigma"],
-        focus=options["focus"],
-        spread=options["spread"],
-        energy_bias=options["energy_bias"],
-        resonance=options["resonance"],
-        hidden_dim=options["hidden_dim"],
-        views=options["views"],
-    )
-
-
-def grid_settings(options: dict):
-    """:class:`~stv_cli.pipeline.GridSettings` from the grid options."""
-    from .pipeline import GridSettings
-
-    return GridSettings(
-        nrow=options["nrow"],
-        padding=options["padding"],
-        pad_value=options["pad_value"],
-        normalize=options["normalize"],
-        value_range=options.get("value_range"),
-        scale_each=options["scale_each"],
-        keep_grey=options["keep_grey"],
-    )

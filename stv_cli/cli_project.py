@@ -97,48 +97,13 @@ def project(ctx: click.Context, inputs: tuple[Path, ...], output: str, **options
     Example:
       stv project sample_data/focus_stack -o out/ --interpolate cubic --grid --weights-plot
     """
-    from .batch import progress_enabled, run_batch
-    from .cli import (
-        apply_device,
-        batch_printer,
-        check_bit_depth,
-        check_unique_names,
-        finish_batch,
-        resolve_output,
-    )
-    from .cli_options import check_output_mode
-    from .pipeline import (
-        OutputSettings,
-        ProjectSettings,
-        Workspace,
-        input_name,
-        run_project_input,
-    )
-
-    check_output_mode(options["overwrite"], options["skip_existing"])
-    to_directory, image_format = resolve_output(output, len(inputs), options["image_format"])
-    output = Path(output)
-    bit_depth = int(options["bit_depth"])
-    check_bit_depth(bit_depth, image_format)
-    check_unique_names(list(inputs), [input_name(p) for p in inputs])
-    backend = apply_device(options["device"], options["threads"], options["memory_limit"])
-    if options["verbose"]:
-        click.echo(f"stv project: {len(inputs)} input(s), backend {backend}", err=True)
+    from .batch import progress_enabled
+    from .cli_settings import output_settings, run_inputs
+    from .pipeline import ProjectSettings, Workspace, run_project_input
 
     settings = ProjectSettings(
-        output=OutputSettings(
-            out=output,
-            to_directory=to_directory,
-            image_format=image_format,
-            bit_depth=bit_depth,
-            compress_level=options["compress_level"],
-            overwrite=options["overwrite"],
-            skip_existing=options["skip_existing"],
-            grid=options["grid"],
-            weights=options["weights"],
-            weights_plot=options["weights_plot"],
-            telemetry=options["telemetry"],
-            save_volume=options["save_volume"],
+        output=output_settings(
+            "project", inputs, output, options, save_volume=options["save_volume"]
         ),
         refine=refine_settings(options),
         projection=projection_settings(options),
@@ -149,13 +114,6 @@ def project(ctx: click.Context, inputs: tuple[Path, ...], output: str, **options
     )
     workspace = Workspace()
     workspace.preload(settings.projection)  # a bad --resonance/--views file: exit 1 at once
-    report = run_batch(
-        inputs,
-        lambda path: run_project_input(path, settings, workspace),
-        command="project",
-        quiet=options["quiet"],
-        on_result=batch_printer(
-            "project", options["json_report"], options["quiet"], options["verbose"]
-        ),
+    run_inputs(
+        ctx, "project", inputs, lambda path: run_project_input(path, settings, workspace), options
     )
-    finish_batch(ctx, report, options["json_report"], options["quiet"])

@@ -7,12 +7,12 @@ output paths first (:func:`output_paths`), refuses or skips existing ones, check
 the refined volume will need *before* loading anything, then loads, refines
 (:func:`refine`), projects (:func:`project_volume`) and writes every output atomically.
 
-Output naming and the atomic writers live in :mod:`stv_cli.pipeline_outputs`.
+The settings live in :mod:`stv_cli.pipeline_settings` (re-exported here); output naming and the
+atomic writers in :mod:`stv_cli.pipeline_outputs`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -27,121 +27,19 @@ from .pipeline_outputs import (
     write_json,
     write_weights_plot,
 )
+from .pipeline_settings import (  # re-exported: the settings are part of this module's API
+    DecodeSettings,
+    GridSettings,
+    OutputSettings,
+    ProjectionSettings,
+    ProjectSettings,
+    RefineSettings,
+)
 
 F32 = np.float32
 
 
-# ------------------------------------------------------------------------------ settings
-
-
-@dataclass(frozen=True)
-class RefineSettings:
-    """Diffuse, then interpolate along Z (``passes`` times), then upscale in XY."""
-
-    diffuse_iterations: int = 0
-    diffuse_rate: float = 0.25
-    interpolate: str | None = None
-    interpolate_passes: int = 1
-    upscale: int = 1
-
-    def stage_shapes(self, shape: tuple[int, ...]) -> list[tuple[int, int, int, int]]:
-        """Shapes of the volume after each refinement stage, the input shape first."""
-        d, h, w, c = shape
-        shapes = [(d, h, w, c)]
-        if self.diffuse_iterations > 0:
-            shapes.append((d, h, w, c))
-        if self.interpolate and d > 1:
-            for _ in range(self.interpolate_passes):
-                d = 2 * d - 1
-                shapes.append((d, h, w, c))
-        if self.upscale > 1:
-            shapes.append((d, h * self.upscale, w * self.upscale, c))
-        return shapes
-
-
-@dataclass(frozen=True)
-class ProjectionSettings:
-    """The VisionProjector, its window, where the resonance comes from, and the views."""
-
-    window: str = "hann"
-    sigma: float = 0.4
-    focus: float = 0.5
-    spread: float = 0.35
-    energy_bias: float = 0.0
-    resonance: str = "uniform"  # "uniform", "generate" or a resonance file
-    hidden_dim: int = 16
-    views: Path | None = None
-
-
-@dataclass(frozen=True)
-class GridSettings:
-    """make_grid's options (SPEC Part G)."""
-
-    nrow: int = 8
-    padding: int = 2
-    pad_value: float = 0.0
-    normalize: bool = False
-    value_range: tuple[float, float] | None = None
-    scale_each: bool = False
-    keep_grey: bool = False
-
-    def options(self) -> dict:
-        """Keyword arguments of :func:`stv_cli.grid.make_grid`."""
-        return {
-            "nrow": self.nrow,
-            "padding": self.padding,
-            "pad_value": self.pad_value,
-            "normalize": self.normalize,
-            "value_range": self.value_range,
-            "scale_each": self.scale_each,
-            "keep_grey": self.keep_grey,
-        }
-
-
-@dataclass(frozen=True)
-class OutputSettings:
-    """Where outputs go, in which format, which extras, and what to do with existing files."""
-
-    out: Path
-    to_directory: bool = True
-    image_format: str = "png"
-    bit_depth: int = 8
-    compress_level: int | None = None
-    overwrite: bool = False
-    skip_existing: bool = False
-    grid: bool = False
-    weights: bool = False
-    weights_plot: bool = False
-    telemetry: bool = False
-    save_volume: bool = False
-
-
-@dataclass(frozen=True)
-class ProjectSettings:
-    """Everything ``stv project`` needs for one input."""
-
-    output: OutputSettings
-    refine: RefineSettings = field(default_factory=RefineSettings)
-    projection: ProjectionSettings = field(default_factory=ProjectionSettings)
-    grid: GridSettings = field(default_factory=GridSettings)
-    load_threads: int | None = None
-    memory_limit: int | None = None
-    progress: bool = False
-
-
-@dataclass(frozen=True)
-class DecodeSettings:
-    """Everything ``stv decode`` needs for one latent file."""
-
-    output: OutputSettings
-    depth: int = 8
-    height: int = 64
-    width: int = 64
-    seed: int = 0
-    value_range: tuple[float, float] = (-1.0, 1.0)
-    refine: RefineSettings = field(default_factory=RefineSettings)
-    projection: ProjectionSettings = field(default_factory=ProjectionSettings)
-    grid: GridSettings = field(default_factory=GridSettings)
+# ----------------------------------------------------------------------------- workspace
 
 
 class Workspace:

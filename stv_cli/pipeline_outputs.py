@@ -29,7 +29,7 @@ import numpy as np
 from .batch import SkipInput
 
 if TYPE_CHECKING:
-    from .pipeline import GridSettings, OutputSettings
+    from .pipeline_settings import GridSettings, OutputSettings
 
 F32 = np.float32
 
