@@ -54,10 +54,11 @@ def _add_abs(total, values):
 
 
 @njit(cache=True, nogil=True)
-def _motion_ema_rows(frame, previous, fused, envelope, motion, columns, params, first):
+def _motion_ema_rows(frame, previous, fused, envelope, motion, columns, params, first, sums):
     # frame/previous (H, R); fused/envelope (2, H, R); motion (H, R), or (1, R) scratch when
     # the caller does not keep it; columns (5, R) float64 scratch.
-    # params = [gain, alpha, momentum]. Returns float64 sums |V0|, |V1|, |E0|, |E1|, |m|.
+    # params = [gain, alpha, momentum]. Fills sums (5,) with float64 sums of |V0|, |V1|,
+    # |E0|, |E1| and |m|.
     # Each row goes through a few short loops, each touching at most four arrays: a row is
     # 8-30 KiB, so it stays in L1 between them (one pass over memory), and loops over few
     # arrays are ones LLVM can prove free of aliasing and vectorise.
@@ -98,18 +99,16 @@ def _motion_ema_rows(frame, previous, fused, envelope, motion, columns, params, 
         _add_abs(columns[2], e0)
         _add_abs(columns[3], e1)
         _add_abs(columns[4], m)
-    sums = np.zeros(5)
     for k in range(5):
         total = 0.0
         for i in range(run):
             total += columns[k, i]
         sums[k] = total
-    return sums
 
 
 @njit(cache=True, nogil=True)
-def _ring_store_rows(frame, slot_a, slot_b, columns):
-    # frame/slots (H, R); columns (2, R) float64 scratch. Returns [sum v, sum v^2].
+def _ring_store_rows(frame, slot_a, slot_b, columns, sums):
+    # frame/slots (H, R); columns (2, R) float64 scratch. Fills sums with [sum v, sum v^2].
     height, run = frame.shape
     total = columns[0]
     squares = columns[1]
@@ -128,11 +127,11 @@ def _ring_store_rows(frame, slot_a, slot_b, columns):
             w = np.float64(a[i])
             total[i] += w
             squares[i] += w * w
-    sums = np.zeros(2)
+    sums[0] = 0.0
+    sums[1] = 0.0
     for i in range(run):
         sums[0] += total[i]
         sums[1] += squares[i]
-    return sums
 
 
 def _rows(array: np.ndarray, name: str) -> np.ndarray:
@@ -185,7 +184,8 @@ def motion_ema_step(
     if columns is None or columns.shape != (5, run) or columns.dtype != np.float64:
         columns = np.empty((5, run), dtype=np.float64)
     params = np.array([gain, alpha, momentum], dtype=F32)
-    sums = _motion_ema_rows(
+    sums = np.empty(5, dtype=np.float64)
+    _motion_ema_rows(
         _rows(frame, "frame"),
         _rows(previous, "previous"),
         _rows(fused, "fused"),
@@ -194,6 +194,7 @@ def motion_ema_step(
         columns,
         params,
         bool(first),
+        sums,
     )
     n = h * run
     out = np.empty(4, dtype=F32)
@@ -220,6 +221,8 @@ def ring_store(
     run = frame.shape[1] * frame.shape[2]
     if columns is None or columns.shape != (2, run) or columns.dtype != np.float64:
         columns = np.empty((2, run), dtype=np.float64)
-    return _ring_store_rows(
-        _rows(frame, "frame"), _rows(slot_a, "slot_a"), _rows(slot_b, "slot_b"), columns
+    sums = np.empty(2, dtype=np.float64)
+    _ring_store_rows(
+        _rows(frame, "frame"), _rows(slot_a, "slot_a"), _rows(slot_b, "slot_b"), columns, sums
     )
+    return sums
