@@ -115,6 +115,9 @@ def last_argmax(values: np.ndarray) -> int:
 class MotionEmbeddingFilter:
     """Scaled difference of consecutive frames; the first frame gives zeros (SPEC A.14).
 
+    A component on its own: :class:`VideoPipeline` does the same arithmetic inside its one
+    kernel pass (the tests rebuild the pipeline from these components).
+
     Parameters
     ----------
     gain
@@ -152,7 +155,10 @@ class MotionEmbeddingFilter:
 
 
 class ResonanceEnvelope:
-    """EMA of a volume's voxels: ``env <- env (1 - momentum) + voxels momentum`` (SPEC A.14)."""
+    """EMA of a volume's voxels: ``env <- env (1 - momentum) + voxels momentum`` (SPEC A.14).
+
+    A component on its own, like :class:`MotionEmbeddingFilter`.
+    """
 
     def __init__(self, momentum: float) -> None:
         self.momentum = F32(momentum)
