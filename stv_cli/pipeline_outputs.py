@@ -37,6 +37,8 @@ F32 = np.float32
 def input_name(path: Path) -> str:
     """The name outputs of ``path`` are called after: a folder's name, a file's stem."""
     path = Path(path)
+    if path.name in ("", ".", ".."):  # "." or "..": the folder's own name, not ".png"
+        path = path.resolve()
     return path.name if path.is_dir() else path.stem
 
 

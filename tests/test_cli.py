@@ -793,3 +793,16 @@ def test_colour_16_bit_tiff_output(tmp_path):
     for name in ("p.tif", "p_grid.tif"):
         with Image.open(tmp_path / name) as img:
             assert img.mode == "RGB" and img.tag_v2[258] == (16, 16, 16)
+
+
+def test_current_and_parent_folder_inputs_are_named_after_the_folder(tmp_path, monkeypatch):
+    stack = make_stack(tmp_path / "stack")
+    (stack / "inner").mkdir()
+    monkeypatch.chdir(stack)
+    result = run("project", ".", "-o", tmp_path / "o")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == str(tmp_path / "o" / "stack.png")
+    monkeypatch.chdir(stack / "inner")
+    result = run("project", "..", "-o", tmp_path / "p")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "p").iterdir()) == ["stack.png"]
