@@ -196,7 +196,8 @@ def check_refined_memory(
         raise InvalidDimensions(
             f"{what + ': ' if what else ''}refining {shapes[0]} to {shapes[-1]} needs an estimated "
             f"{_size(peak)} at its peak, more than the memory limit of {_size(limit)}; "
-            "use a smaller --upscale, fewer --interpolate-passes or a smaller input, "
+            "use a smaller --upscale, fewer --interpolate-passes or a smaller input (decode: "
+            "smaller --depth, --height, --width), "
             "or raise --memory-limit"
         )
 

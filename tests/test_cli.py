@@ -806,3 +806,24 @@ def test_current_and_parent_folder_inputs_are_named_after_the_folder(tmp_path, m
     result = run("project", "..", "-o", tmp_path / "p")
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (tmp_path / "p").iterdir()) == ["stack.png"]
+
+
+def test_decode_over_the_memory_limit_names_its_size_options(tmp_path):
+    np.save(tmp_path / "l.npy", np.zeros((1, 4), np.float32))
+    result = run(
+        "decode",
+        tmp_path / "l.npy",
+        "-o",
+        tmp_path / "o",
+        "--memory-limit",
+        "1M",
+        "--depth",
+        "64",
+        "--height",
+        "64",
+        "--width",
+        "128",
+    )
+    assert result.exit_code == 1
+    assert "smaller --depth, --height, --width" in result.stderr
+    assert not (tmp_path / "o").exists()
