@@ -217,3 +217,25 @@ def test_preset_reaches_the_encoder(clip, tmp_path):
     # ultrafast turns off CABAC and most of the motion search: the file must differ
     assert sizes["ultrafast"] != sizes["medium"]
     assert invoke(clip, "-o", tmp_path, "--preset", "warp").exit_code == 2
+
+
+def test_numba_runs_one_thread_unless_threads_is_given(clip, tmp_path, monkeypatch):
+    numba = pytest.importorskip("numba")
+    from stv_cli import video as video_module
+
+    seen = []
+    real = video_module.run_clip
+
+    def spy(*args, **kwargs):
+        seen.append(numba.get_num_threads())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(video_module, "run_clip", spy)
+    before = numba.get_num_threads()
+    assert invoke(clip, "-o", tmp_path / "a", "--device", "cpu").exit_code == 0
+    assert seen == [1] and numba.get_num_threads() == before  # restored after the command
+    if numba.config.NUMBA_NUM_THREADS >= 2:
+        assert (
+            invoke(clip, "-o", tmp_path / "b", "--device", "cpu", "--threads", "2").exit_code == 0
+        )
+        assert seen == [1, 2]
