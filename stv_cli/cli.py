@@ -230,6 +230,18 @@ def check_unique_names(inputs: list[Path], names: list[str]) -> None:
         seen[name] = path
 
 
+def check_outputs_outside_inputs(inputs: list[Path], out: Path, to_directory: bool) -> None:
+    """Refuse to write into a folder being read: the next run would take the outputs as slices."""
+    folder = (out if to_directory else out.parent).resolve()
+    for path in inputs:
+        if Path(path).is_dir() and Path(path).resolve() == folder:
+            raise click.BadParameter(
+                f"{str(out)!r} would put the outputs inside the input folder {str(path)!r}, "
+                "where the next run would read them as slices; write them to another folder",
+                param_hint="'-o' / '--output'",
+            )
+
+
 def batch_printer(command: str, json_report: bool, quiet: bool, verbose: bool):
     """The ``on_result`` of a batch: paths on stdout, failures and notes on stderr.
 

@@ -19,14 +19,21 @@ def output_settings(command: str, inputs: Sequence[Path], output: str, options: 
     """Check the output options of a batch command and put ``--device`` in force.
 
     Refuses (usage error, exit 2) ``--overwrite`` with ``--skip-existing``, a file ``-o`` with
-    several inputs or an unknown extension, 16 bits outside png/tif and two inputs that would
-    write the same names. ``extras`` are further :class:`OutputSettings` fields.
+    several inputs or an unknown extension, 16 bits outside png/tif, two inputs that would
+    write the same names, and outputs inside an input folder. ``extras`` are further
+    :class:`OutputSettings` fields.
 
     Returns
     -------
     OutputSettings
     """
-    from .cli import apply_device, check_bit_depth, check_unique_names, resolve_output
+    from .cli import (
+        apply_device,
+        check_bit_depth,
+        check_outputs_outside_inputs,
+        check_unique_names,
+        resolve_output,
+    )
     from .cli_options import check_output_mode
     from .pipeline_outputs import input_name
     from .pipeline_settings import OutputSettings
@@ -36,6 +43,7 @@ def output_settings(command: str, inputs: Sequence[Path], output: str, options: 
     bit_depth = int(options["bit_depth"])
     check_bit_depth(bit_depth, image_format)
     check_unique_names(list(inputs), [input_name(p) for p in inputs])
+    check_outputs_outside_inputs(list(inputs), Path(output), to_directory)
     backend = apply_device(options["device"], options["threads"], options["memory_limit"])
     if options["verbose"]:
         click.echo(f"stv {command}: {len(inputs)} input(s), backend {backend}", err=True)

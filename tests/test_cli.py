@@ -827,3 +827,15 @@ def test_decode_over_the_memory_limit_names_its_size_options(tmp_path):
     assert result.exit_code == 1
     assert "smaller --depth, --height, --width" in result.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_outputs_inside_an_input_folder_are_refused(tmp_path, monkeypatch):
+    stack = make_stack(tmp_path / "stack")
+    for out in (stack, stack / "p.png"):
+        result = run("project", stack, "-o", out)
+        assert result.exit_code == 2
+        assert "inside the input folder" in result.output
+    monkeypatch.chdir(stack)
+    assert run("project", ".", "-o", "./").exit_code == 2
+    assert sorted(p.name for p in stack.iterdir()) == [f"z0{k}.png" for k in range(1, 5)]
+    assert run("project", stack, "-o", stack / "sub").exit_code == 0  # sub-folders are not read
