@@ -17,7 +17,7 @@ from .reference import check_out, check_volume, separate_input
 BLOCK_BYTES = 128 * 1024
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def _collapse_rows(vol, weights, out, rows_per_block):
     # vol (D, H, R) and out (H, R), with R = W * C: the formula treats (x, c) alike, so each
     # row is one flat run. Threads split blocks of rows; slices are added four at a time

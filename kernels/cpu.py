@@ -9,6 +9,7 @@ from the on-disk cache (``cache=True``, in ``kernels/__pycache__``).
 from __future__ import annotations
 
 from .collapse import collapse_weighted
+from .decode import decode_latent
 from .diffuse import diffuse, diffuse_pass
 from .interpolate import interpolate_z
 from .reference import (
@@ -20,6 +21,7 @@ from .reference import (
 )
 from .stats import slice_statistics
 from .upscale import upscale_bilinear
+from .video_frame import count_nonfinite, motion_ema_step, ring_store
 
 __all__ = [
     "INTERPOLATION_CODES",
@@ -27,11 +29,14 @@ __all__ = [
     "check_out",
     "check_volume",
     "collapse_weighted",
+    "count_nonfinite",
+    "decode_latent",
     "diffuse",
     "diffuse_pass",
     "interpolate_z",
     "interpolation_code",
+    "motion_ema_step",
+    "ring_store",
     "slice_statistics",
     "upscale_bilinear",
 ]
-from .decode import decode_latent  # noqa: E402,F401

@@ -65,7 +65,7 @@ def _diffuse_row(centre, y_lo, y_hi, z_lo, z_hi, n_yz, channels, keep, rate, dst
 BLOCK_BYTES = 512 * 1024
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def _diffuse_pass(src, zeros, rate, channels, rows_per_block, dst):
     # src, dst (D, H, R), R = W * C; zeros is one row of R zeros. Tasks split blocks of rows
     # and run z inside, so a voxel's z-neighbours and y-neighbours come from cache and every

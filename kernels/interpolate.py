@@ -34,7 +34,7 @@ def _cubic_row(p0, p1, p2, p3, mid):
 BLOCK_BYTES = 512 * 1024
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def _interpolate_rows(vol, code, out, rows_per_block):
     # vol (D, H, R), out (2D-1, H, R), R = W * C. Tasks split blocks of rows; z runs inside,
     # so every input row comes from memory once (the next z finds it in cache), and each

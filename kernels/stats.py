@@ -32,7 +32,7 @@ def _flush(columns, partial, z):
         partial[z, k] += total
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def _slice_sums(rows, height, mean, columns, partial):
     # rows (D*H, R). Task t walks its own contiguous range of rows and accumulates them
     # column-wise into columns[t] (float64, (k, R)): an element-wise add vectorises, where a

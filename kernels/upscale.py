@@ -116,7 +116,7 @@ def _blend_columns(row, padded, channels, ix0, tx_flat, bounds, shifts, tx, dst)
             _double_rgba(left0, left1, tx[2 * k0 :], dst[8 * k0 :], count)
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def _upscale_rows(vol, y0, y1, ty, columns, scratch, padded, out, pair_rows):
     # vol (D, H, R), out (D, H', R'), R = W*C, R' = W'*C. The separable form is exact: `top`
     # is the horizontal blend of source row y0 and `bottom` that of row y1, whichever output

@@ -91,20 +91,11 @@ def weight_entropy(weights: np.ndarray) -> np.float32:
 
 
 def frame_kernels():
-    """The per-frame kernels of the backend in force (numba for ``cpu``, else NumPy).
+    """The per-frame kernels (``count_nonfinite``, ``motion_ema_step``, ``ring_store``) of the
+    backend in force: the backend module chooses, as for every other kernel."""
+    from .backend import ops
 
-    Both modules have the same functions; the NumPy one is the reference the numba one is
-    tested against, and keeps the NumPy backend free of numba.
-    """
-    from .backend import get_backend
-
-    if get_backend() == "cpu":
-        from stv_kernels import video_frame
-
-        return video_frame
-    from stv_kernels import video_frame_reference
-
-    return video_frame_reference
+    return ops()
 
 
 def last_argmax(values: np.ndarray) -> int:
