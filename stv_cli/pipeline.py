@@ -365,8 +365,14 @@ def _decoded_voxels(decoded) -> np.ndarray:
 
 
 def run_grid(paths: list[Path], grid: GridSettings, output: OutputSettings) -> Path:
-    """Tile the image files ``paths`` into one grid and write it; return its path."""
+    """Tile the image files ``paths`` into one grid and write it; return its path.
+
+    An existing output is refused (without ``overwrite``) before any image is read.
+    """
+    from .atomic import OutputExists
     from .image_io import load_same_size_images
 
+    if Path(output.out).exists() and not output.overwrite:
+        raise OutputExists(f"output {str(output.out)!r} exists; pass --overwrite to replace it")
     images = load_same_size_images(paths)
     return write_grid(output.out, images, grid, output, output.overwrite)

@@ -490,12 +490,16 @@ def test_grid_refuses_mixed_sizes_and_bad_output(tmp_path):
     assert "not an image file name" in result.output
 
 
-def test_grid_refuses_to_overwrite(tmp_path):
+def test_grid_refuses_to_overwrite(tmp_path, monkeypatch):
+    import stv_cli.image_io as image_io
+
     Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "a.png")
     (tmp_path / "g.png").write_bytes(b"keep")
-    result = run("grid", tmp_path / "a.png", "-o", tmp_path / "g.png")
+    with monkeypatch.context() as patch:
+        patch.setattr(image_io, "load_same_size_images", lambda *a: pytest.fail("read images"))
+        result = run("grid", tmp_path / "a.png", "-o", tmp_path / "g.png")
     assert result.exit_code == 1
-    assert "exists" in result.output
+    assert f"output {str(tmp_path / 'g.png')!r} exists; pass --overwrite" in result.output
     assert (tmp_path / "g.png").read_bytes() == b"keep"
     assert run("grid", tmp_path / "a.png", "-o", tmp_path / "g.png", "--overwrite").exit_code == 0
 
