@@ -17,7 +17,8 @@ transparency) and grey+alpha becomes RGBA. A stack mixing grey and RGB slices is
 RGB (grey repeated); any other mix of channel counts, or of sizes, is an error naming the
 first slice that differs. 16-bit grey is read by Pillow, 16-bit *colour* files by FFmpeg
 (PyAV), both exactly; Pillow alone would read colour at 8 bits, which is what happens to the
-pages of a multi-page TIFF (with a :class:`PrecisionWarning`). EXIF orientation is not applied.
+pages of a multi-page TIFF (with a :class:`PrecisionWarning`; a single-page TIFF is exact).
+EXIF orientation is not applied.
 
 Probing (headers only) lives in :mod:`stv_cli.image_probe` and writing in
 :mod:`stv_cli.image_write` (``save_array_image``); both are re-exported here.
@@ -283,6 +284,8 @@ def load_volume(
             _scale_into(np.asarray(source[z]), out[z])
             if progress is not None:
                 progress(1)
+    elif info.kind == "tiff" and info.depth == 1:  # read like a slice (16-bit colour exactly)
+        _run_parallel([(_decode_file, (info.path, out[0]))], 1, progress)
     elif info.kind == "tiff":
         # Each worker opens the file once and walks a contiguous run of pages.
         chunk = -(-info.depth // threads)

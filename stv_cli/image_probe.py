@@ -182,7 +182,7 @@ def _probe_tiff(path: Path) -> VolumeInfo:
             for page in range(getattr(img, "n_frames", 1)):
                 img.seek(page)
                 shapes.append(image_header(path, img, f"page {page}"))
-                if is_16bit_colour(img):  # pages are read by Pillow, at 8 bits
+                if is_16bit_colour(img) and img.n_frames > 1:  # pages: Pillow, 8 bits
                     warn_8_bits_read(path, f"page {page}")
         except (OSError, EOFError, ValueError) as err:  # a broken page chain
             raise InputError(f"cannot read page {len(shapes)} of {str(path)!r}: {err}") from None

@@ -290,3 +290,15 @@ def test_volume_info_is_frozen(tmp_path):
     assert isinstance(info, VolumeInfo)
     with pytest.raises(AttributeError):
         info.depth = 3
+
+
+def test_a_single_page_16_bit_colour_tiff_is_read_exactly(tmp_path):
+    from stv_cli.image_write import save_array_image, to_uint16
+
+    image = np.random.default_rng(9).random((4, 6, 3), dtype=np.float32)
+    path = save_array_image(tmp_path / "one.tif", image, bit_depth=16)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PrecisionWarning)
+        volume = load_volume(path)
+    expected = to_uint16(image)[None].astype(np.float32) / 65535
+    np.testing.assert_array_equal(volume, expected)
