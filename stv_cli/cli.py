@@ -190,7 +190,7 @@ def resolve_output(out: str | Path, input_count: int, image_format: str | None) 
     if ext not in IMAGE_FORMATS:
         raise click.BadParameter(
             f"cannot write images with extension {out.suffix!r}; use one of "
-            f"{', '.join(IMAGE_FORMATS)} (or give a directory)",
+            f"{', '.join(IMAGE_FORMATS)}, or end it with / to make it a directory",
             param_hint="'-o' / '--output'",
         )
     if (

@@ -83,6 +83,10 @@ def test_unknown_output_extension(tmp_path):
     result = run("project", stack, "-o", tmp_path / "x.xyz")
     assert result.exit_code == 2
     assert "cannot write images with extension '.xyz'" in result.output
+    assert "end it with / to make it a directory" in result.output
+    dotted = run("project", stack, "-o", f"{tmp_path / 'run.v1'}/")  # a folder with a dot
+    assert dotted.exit_code == 0, dotted.output
+    assert dotted.stdout.strip() == str(tmp_path / "run.v1" / "stack.png")
 
 
 def test_missing_input_is_usage_error(tmp_path):
