@@ -167,8 +167,15 @@ def _probe_folder(folder: Path) -> VolumeInfo:
             stacklevel=3,
         )
     if not files:
+        subfolders = [p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")]
+        hint = (
+            f"; its {len(subfolders)} sub-folder(s) are not read: give each stack as an input, "
+            f"e.g. {str(folder / '*')}"
+            if subfolders
+            else ""
+        )
         raise InputError(
-            f"folder {str(folder)!r} holds no images ({len(skipped)} other file(s) skipped)"
+            f"folder {str(folder)!r} holds no images ({len(skipped)} other file(s) skipped)" + hint
         )
     channels = _agree(shapes, [p.name for p in files], folder)
     height, width = shapes[0][:2]

@@ -243,3 +243,17 @@ def test_format_option_names_the_outputs_of_many_inputs(tmp_path):
     clash = run("project", a, "-o", tmp_path / "x.png", "--format", "tif")
     assert clash.exit_code == 2
     assert "contradicts the extension" in clash.output
+
+
+def test_a_folder_of_stacks_says_to_pass_each_stack(tmp_path):
+    make_stack(tmp_path / "stacks" / "a")
+    make_stack(tmp_path / "stacks" / "b")
+    result = run("project", tmp_path / "stacks", "-o", tmp_path / "o")
+    assert result.exit_code == 1
+    assert "its 2 sub-folder(s) are not read: give each stack as an input" in result.stderr
+    assert (
+        run(
+            "project", tmp_path / "stacks" / "a", tmp_path / "stacks" / "b", "-o", tmp_path / "o"
+        ).exit_code
+        == 0
+    )
