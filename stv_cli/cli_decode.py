@@ -8,17 +8,13 @@ import click
 
 from .cli_options import (
     BoundedInt,
-    device_options,
+    batch_output_options,
     grid_layout_options,
     grid_settings,
-    image_output_options,
-    memory_option,
-    output_mode_options,
     projection_options,
     projection_settings,
     refine_settings,
     refinement_options,
-    report_options,
     value_range_option,
 )
 from .cli_project import extra_output_options
@@ -60,11 +56,7 @@ SIZE = BoundedInt(1, 65536)
 @projection_options
 @extra_output_options("Also write one grid of all the pictures of a latent file.")
 @grid_layout_options
-@image_output_options
-@output_mode_options
-@device_options
-@memory_option
-@report_options
+@batch_output_options
 @click.pass_context
 def decode(ctx: click.Context, latents: tuple[Path, ...], output: str, **options) -> None:
     """Decode every latent in each LATENTS file into a volume and collapse it to a picture.

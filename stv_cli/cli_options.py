@@ -40,7 +40,9 @@ __all__ = [
     "BoundedInt",
     "ByteSize",
     "FiniteFloat",
+    "batch_output_options",
     "check_output_mode",
+    "compose_options",
     "device_options",
     "grid_layout_options",
     "grid_options",
@@ -74,7 +76,9 @@ def _check_value_range(ctx: click.Context, param: click.Parameter, value):
     return (low, high)
 
 
-def _compose(*decorators: F) -> Callable[[F], F]:
+def compose_options(*decorators: F) -> Callable[[F], F]:
+    """One decorator applying ``decorators`` as if stacked in this order (top first)."""
+
     def apply(func: F) -> F:
         for decorator in reversed(decorators):
             func = decorator(func)
@@ -88,7 +92,7 @@ def _compose(*decorators: F) -> Callable[[F], F]:
 
 def device_options(func: F) -> F:
     """``--device`` and ``--threads``."""
-    return _compose(
+    return compose_options(
         click.option(
             "--device",
             type=click.Choice(DEVICES, case_sensitive=False),
@@ -130,7 +134,7 @@ def _yield_to_command_line(other: str) -> Callable[[click.Context, click.Paramet
 
 def output_mode_options(func: F) -> F:
     """``--overwrite`` and ``--skip-existing`` (mutually exclusive; typed beats environment)."""
-    return _compose(
+    return compose_options(
         click.option(
             "--overwrite",
             is_flag=True,
@@ -148,7 +152,7 @@ def output_mode_options(func: F) -> F:
 
 def report_options(func: F) -> F:
     """``--json``, ``-q/--quiet`` and ``-v/--verbose``."""
-    return _compose(
+    return compose_options(
         click.option(
             "--json",
             "json_report",
@@ -166,7 +170,7 @@ def report_options(func: F) -> F:
 
 def image_output_options(func: F) -> F:
     """``--bit-depth`` and ``--format``."""
-    return _compose(
+    return compose_options(
         click.option(
             "--bit-depth",
             type=click.Choice(["8", "16"]),
@@ -190,7 +194,7 @@ def image_output_options(func: F) -> F:
 
 def refinement_options(func: F) -> F:
     """Diffusion, Z interpolation and XY upscale, applied in that order."""
-    return _compose(
+    return compose_options(
         click.option(
             "--diffuse-iterations",
             type=BoundedInt(0),
@@ -235,7 +239,7 @@ def refinement_options(func: F) -> F:
 def projector_options(func: F) -> F:
     """The VisionProjector and its spectral window: ``--window``, ``--sigma``, ``--focus``,
     ``--spread``, ``--energy-bias`` (no resonance and no views: ``stv video`` has its own)."""
-    return _compose(
+    return compose_options(
         click.option(
             "--window",
             type=click.Choice(WINDOWS, case_sensitive=False),
@@ -276,7 +280,7 @@ def projector_options(func: F) -> F:
 
 def projection_options(func: F) -> F:
     """:func:`projector_options`, the resonance and the optional views."""
-    return _compose(
+    return compose_options(
         projector_options,
         click.option(
             "--resonance",
@@ -321,7 +325,7 @@ def _check_resonance(ctx: click.Context, param: click.Parameter, value: str) -> 
 
 def grid_layout_options(func: F) -> F:
     """make_grid's layout options (SPEC Part G), without ``--value-range``."""
-    return _compose(
+    return compose_options(
         click.option(
             "--nrow",
             type=BoundedInt(1),
@@ -363,7 +367,7 @@ def grid_layout_options(func: F) -> F:
 
 def grid_options(func: F) -> F:
     """make_grid's options (SPEC Part G): the layout and ``--value-range``."""
-    return _compose(
+    return compose_options(
         grid_layout_options,
         value_range_option(
             None, "Range mapped to [0, 1] with --normalize (values outside are clamped)."
@@ -398,4 +402,12 @@ def memory_option(func: F) -> F:
         default=None,
         help="Refuse inputs whose loaded or refined volume would need more than SIZE "
         "(e.g. 4G; default 80% of physical memory).",
+    )(func)
+
+
+def batch_output_options(func: F) -> F:
+    """What every command writing images in batches shares, in this order: image output
+    (``--bit-depth``, ``--format``), output mode, device, ``--memory-limit`` and reports."""
+    return compose_options(
+        image_output_options, output_mode_options, device_options, memory_option, report_options
     )(func)

@@ -8,17 +8,14 @@ import click
 
 from .cli_options import (
     BoundedInt,
-    device_options,
+    batch_output_options,
+    compose_options,
     grid_options,
     grid_settings,
-    image_output_options,
-    memory_option,
-    output_mode_options,
     projection_options,
     projection_settings,
     refine_settings,
     refinement_options,
-    report_options,
 )
 
 
@@ -39,12 +36,7 @@ def extra_output_options(grid_help: str):
         ),
     ]
 
-    def apply(func):
-        for decorator in reversed(decorators):
-            func = decorator(func)
-        return func
-
-    return apply
+    return compose_options(*decorators)
 
 
 @click.command()
@@ -70,11 +62,7 @@ def extra_output_options(grid_help: str):
     "--save-volume", is_flag=True, help="Also write the refined volume as .npy (D, H, W, C)."
 )
 @grid_options
-@image_output_options
-@output_mode_options
-@device_options
-@memory_option
-@report_options
+@batch_output_options
 @click.pass_context
 def project(ctx: click.Context, inputs: tuple[Path, ...], output: str, **options) -> None:
     """Collapse each image stack INPUT into one picture.
