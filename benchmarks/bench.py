@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from triad import measure_triad  # noqa: E402
+from triad import Triad  # noqa: E402
 
 F32 = np.float32
 #: (D, H, W, C) volumes by size name; targets apply at TARGET_SIZES only.
@@ -331,9 +331,14 @@ def time_calls(fn, repeats, budget_s, warmup_may_count=False):
     }
 
 
-def bench_kernel(kernel, ops, backend, shape, vol, weights, repeats, budget_s, triad_gbs):
-    """Yield rows for one kernel at one size: stv out=, stv fresh, then each available peer."""
+def bench_kernel(kernel, ops, backend, shape, vol, weights, repeats, budget_s, triad):
+    """Yield rows for one kernel at one size: stv out=, stv fresh, then each available peer.
+
+    The triad is measured again right before the kernel, and that is its denominator: on a
+    shared machine the bandwidth drifts within a run (24 to 35 GB/s was seen here).
+    """
     nbytes = kernel.bytes_moved(shape)
+    triad_gbs = triad.measure(5)["gbs_3"]
 
     def row(impl, output, fn, peer=False):
         r = {"kernel": kernel.name, "size": list(shape), "impl": impl, "output": output}
@@ -347,10 +352,12 @@ def bench_kernel(kernel, ops, backend, shape, vol, weights, repeats, budget_s, t
         r = row(stv, "out=", lambda: kernel.call(ops, vol, weights, out))
         del out
         r["triad_fraction"] = r["gbs"] / triad_gbs
+        r["triad_gbs"] = triad_gbs
         yield r
     fresh = row(stv, "fresh", lambda: kernel.call(ops, vol, weights, None))
     if kernel.out_shape is None:  # no out= form: the one figure serves both
         fresh["triad_fraction"] = fresh["gbs"] / triad_gbs
+        fresh["triad_gbs"] = triad_gbs
     yield fresh
     for label, peer in kernel.peers.items():
         lib = label.split()[0]
@@ -474,7 +481,8 @@ def summary_line(kernel, shape, rows):
     fresh = next(r for r in mine if r["output"] == "fresh")
     pct = 100 * bw["triad_fraction"]
     text = f"{kernel.name:<12} {bw['output']} {_gbs(bw['gbs'])} GB/s = {pct:.0f}%"
-    text += f" of triad | fresh {_gbs(fresh['gbs'])} GB/s" if bw is not fresh else " of triad"
+    text += f" of triad ({bw['triad_gbs']:.1f} GB/s)"
+    text += f" | fresh {_gbs(fresh['gbs'])} GB/s" if bw is not fresh else " of triad"
     if kernel.work is not None:
         count, unit = kernel.work(shape)
         text += f" | {count / bw['median_s'] / 1e6:.0f} M {unit}/s"
@@ -520,7 +528,7 @@ def header_lines(backend, module, triad):
         + ("" if cv2 and ndimage else "  (pip install -e '.[bench]' adds opencv and scipy)"),
         f"triad a = b + s*c (numba prange, float64, 3 x {triad['mib_per_array']} MiB, "
         f"preallocated a): {triad['gbs_3']:.1f} GB/s counting 3 arrays (STREAM; re-measured "
-        f"before each size as its '% triad' denominator), {triad['gbs_4']:.1f} GB/s counting 4 "
+        f"before each kernel as its '% triad' denominator), {triad['gbs_4']:.1f} GB/s counting 4 "
         f"(write-allocate); median of {triad['repeats']}, best {triad['gbs_3_best']:.1f}",
     ]
     tuned = [k for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if k in os.environ]
@@ -601,32 +609,22 @@ def parse_args(argv):
     return args
 
 
-def run_size(shape, args, ops, backend, rng, triad=None):
-    """Benchmark every selected kernel at one size; print its table and summary lines.
-
-    The triad is measured again (unless one measured just now is given): on a shared machine
-    the bandwidth drifts within a run.
-    """
+def run_size(shape, args, ops, backend, rng, triad):
+    """Benchmark every selected kernel at one size; print its table and summary lines."""
     vol = rng.random(shape, dtype=F32)
     weights = rng.random(shape[0], dtype=F32) + F32(0.5)
     weights /= weights.sum()
-    triad = triad or measure_triad(args.triad_mib, repeats=max(5, args.repeats))
-    print(
-        f"\n== (D, H, W, C) = {shape}, input {vol.nbytes / 2**20:.1f} MiB; triad now "
-        f"{triad['gbs_3']:.1f} GB/s (this size's '% triad' denominator) ==",
-        flush=True,
-    )
+    print(f"\n== (D, H, W, C) = {shape}, input {vol.nbytes / 2**20:.1f} MiB ==", flush=True)
     print(ROW.format("kernel", "implementation", "output", "median ms", "IQR ms", "n",
                      "GB/s", "% triad", "stv x"))  # fmt: skip
     rows, summaries = [], []
     for kernel in args.kernel_list:
         for r in bench_kernel(
-            kernel, ops, backend, shape, vol, weights, args.repeats, args.budget, triad["gbs_3"]
+            kernel, ops, backend, shape, vol, weights, args.repeats, args.budget, triad
         ):
-            r["triad_gbs"] = triad["gbs_3"]
             print(format_row(r), flush=True)
             rows.append(r)
-    print("summary:")
+    print("summary (% of the triad measured just before the kernel):")
     for kernel in args.kernel_list:
         text, verdicts = summary_line(kernel, shape, rows)
         print("  " + text)
@@ -641,7 +639,8 @@ def main(argv=None):
     stv_backend.set_backend(args.backend)
     backend = stv_backend.get_backend()
     ops = stv_backend.ops()
-    triad = measure_triad(args.triad_mib, repeats=max(5, args.repeats))
+    probe = Triad(args.triad_mib)
+    triad = probe.measure(max(5, args.repeats))
     for line in header_lines(backend, ops.__name__, triad):
         print(line, flush=True)
     startup = compiled = None
@@ -651,12 +650,11 @@ def main(argv=None):
         print_startup(startup, compiled)
     rng = np.random.default_rng(SEED)
     rows, summaries = [], []
-    for i, shape in enumerate(args.shapes):
-        fresh_triad = triad if i == 0 and not args.startup else None
-        size_rows, size_summaries = run_size(shape, args, ops, backend, rng, fresh_triad)
+    for shape in args.shapes:
+        size_rows, size_summaries = run_size(shape, args, ops, backend, rng, probe)
         rows += size_rows
         summaries += size_summaries
-    triad_end = measure_triad(args.triad_mib, repeats=max(5, args.repeats))
+    triad_end = probe.measure(max(5, args.repeats))
     print(f"\ntriad again at the end: {triad_end['gbs_3']:.1f} GB/s (start {triad['gbs_3']:.1f});"
           " a large change means the machine was busy")  # fmt: skip
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux

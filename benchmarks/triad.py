@@ -24,41 +24,49 @@ def _triad(a, b, c, s):
         a[i] = b[i] + s * c[i]
 
 
-def measure_triad(mib_per_array: int = 256, repeats: int = 10) -> dict:
-    """Run the triad ``repeats`` times and return its timings and bandwidths (GB = 1e9 bytes).
+class Triad:
+    """Three arrays kept allocated, so the triad can be re-measured cheaply next to each kernel.
 
     Parameters
     ----------
     mib_per_array
         Size of each of the three arrays; keep it many times the last-level cache.
-    repeats
-        Timed runs after one untimed warm-up (which also compiles the kernel).
     """
-    n = mib_per_array * 2**20 // 8
-    # touch every page before timing: first-touch page faults are not memory bandwidth
-    a = np.zeros(n)
-    b = np.full(n, 1.0)
-    c = np.full(n, 2.0)
-    s = 3.0
-    _triad(a, b, c, s)
-    times = []
-    for _ in range(max(1, repeats)):
-        t0 = time.perf_counter()
-        _triad(a, b, c, s)
-        times.append(time.perf_counter() - t0)
-    if a[n // 2] != 7.0:  # the result must be used, and right
-        raise RuntimeError("triad computed a wrong result")
-    med, best = float(np.median(times)), float(np.min(times))
-    elem = n * 8
-    return {
-        "mib_per_array": mib_per_array,
-        "repeats": len(times),
-        "median_s": med,
-        "min_s": best,
-        "gbs_3": 3 * elem / med / 1e9,
-        "gbs_4": 4 * elem / med / 1e9,
-        "gbs_3_best": 3 * elem / best / 1e9,
-    }
+
+    def __init__(self, mib_per_array: int = 256):
+        self.mib_per_array = mib_per_array
+        n = mib_per_array * 2**20 // 8
+        # touch every page before timing: first-touch page faults are not memory bandwidth
+        self.a = np.zeros(n)
+        self.b = np.full(n, 1.0)
+        self.c = np.full(n, 2.0)
+        _triad(self.a, self.b, self.c, 3.0)  # compiles (or loads) the kernel
+
+    def measure(self, repeats: int = 10) -> dict:
+        """Run the triad ``repeats`` times; timings and bandwidths (GB = 1e9 bytes)."""
+        times = []
+        for _ in range(max(1, repeats)):
+            t0 = time.perf_counter()
+            _triad(self.a, self.b, self.c, 3.0)
+            times.append(time.perf_counter() - t0)
+        if self.a[self.a.size // 2] != 7.0:  # the result must be used, and right
+            raise RuntimeError("triad computed a wrong result")
+        med, best = float(np.median(times)), float(np.min(times))
+        elem = self.a.nbytes
+        return {
+            "mib_per_array": self.mib_per_array,
+            "repeats": len(times),
+            "median_s": med,
+            "min_s": best,
+            "gbs_3": 3 * elem / med / 1e9,
+            "gbs_4": 4 * elem / med / 1e9,
+            "gbs_3_best": 3 * elem / best / 1e9,
+        }
+
+
+def measure_triad(mib_per_array: int = 256, repeats: int = 10) -> dict:
+    """Allocate the arrays, run the triad ``repeats`` times, and report (see Triad.measure)."""
+    return Triad(mib_per_array).measure(repeats)
 
 
 if __name__ == "__main__":
