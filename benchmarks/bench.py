@@ -482,7 +482,7 @@ def summary_line(kernel, shape, rows):
     pct = 100 * bw["triad_fraction"]
     text = f"{kernel.name:<12} {bw['output']} {_gbs(bw['gbs'])} GB/s = {pct:.0f}%"
     text += f" of triad ({bw['triad_gbs']:.1f} GB/s)"
-    text += f" | fresh {_gbs(fresh['gbs'])} GB/s" if bw is not fresh else " of triad"
+    text += f" | fresh {_gbs(fresh['gbs'])} GB/s" if bw is not fresh else ""
     if kernel.work is not None:
         count, unit = kernel.work(shape)
         text += f" | {count / bw['median_s'] / 1e6:.0f} M {unit}/s"
