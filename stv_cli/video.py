@@ -33,6 +33,8 @@ In the ``--frames``, ``--contact-sheet``, ``--long-exposure`` and ``--telemetry`
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -318,6 +320,7 @@ def run_clip(
     total = info.frame_count if settings.frames_in else frame_total(info)
     model = StreamingProjection(settings.stream, str(path))
     index = 0
+    compute = [0.0, 0.0]  # the compute thread's push: wall and CPU seconds
     with ExitStack() as stack:
         stack.enter_context(reader)
         temp = open_temporaries(stack, paths, replace)
@@ -325,11 +328,16 @@ def run_clip(
         try:
             for frame in reader:
                 index = frame.index
+                wall, cpu = time.perf_counter(), time.thread_time()
                 projection, result, reset = model.push(frame.image, frame.timestamp)
+                compute[0] += time.perf_counter() - wall
+                compute[1] += time.thread_time() - cpu
                 sinks.add(index, projection, result, reset)
                 if progress is not None:
                     progress(index + 1, total)
             notes = [f"{path}: {note}" for note in sinks.finish(model.resets)]
+            if os.environ.get("STV_VIDEO_TIMING"):
+                _print_timing(path, time.perf_counter() - start, sinks, reader, compute)
         except InputError:
             raise
         except StvError as exc:
@@ -346,6 +354,28 @@ def run_clip(
 
 def _size(shape: tuple[int, ...]) -> str:
     return f"{shape[1]}x{shape[0]}x{shape[2]}"
+
+
+def _print_timing(path: Path, seconds: float, sinks, reader, compute: list[float]) -> None:
+    """With ``STV_VIDEO_TIMING`` set: where each thread's time went, per frame (ms, stderr).
+
+    A stage that is never blocked and always busy is the bottleneck; one mostly blocked is
+    waiting on it. Process CPU above the threads' sum is FFmpeg's own worker threads.
+    """
+    frames = max(sinks.frames, 1)
+    pump = reader._pump
+
+    def ms(value: float) -> str:
+        return f"{1000 * value / frames:.2f}"
+
+    print(
+        f"stv video timing: {path}: {frames} frames, {ms(seconds)} ms/frame wall, process "
+        f"CPU {ms(time.process_time())} ms/frame since start; reader blocked on a full queue "
+        f"{ms(pump.blocked if pump else 0.0)}; compute waits for frames "
+        f"{ms(pump.starved if pump else 0.0)}, pushes {ms(compute[0])} (CPU {ms(compute[1])}), "
+        f"waits on the writer {ms(sinks.video.blocked)}; writer busy {ms(sinks.video.busy)}",
+        file=sys.stderr,
+    )
 
 
 def _volume(window: np.ndarray):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -155,23 +156,32 @@ def to_float(pixels: np.ndarray) -> np.ndarray:
 
 
 class _Pump:
-    """A producer thread filling a bounded queue; errors travel through the queue."""
+    """A producer thread filling a bounded queue; errors travel through the queue.
+
+    ``blocked`` and ``starved`` count the seconds the producer waited on a full queue and the
+    consumer on an empty one (``STV_VIDEO_TIMING`` prints them: who waits on whom).
+    """
 
     def __init__(self, produce: Callable[[Callable[[Any], bool]], None], size: int, name: str):
         self._queue: queue.Queue = queue.Queue(maxsize=max(1, size))
+        self.blocked = self.starved = 0.0
         self._stop = threading.Event()
         self._produce = produce
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
     def _put(self, item) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+        start = time.perf_counter()
+        try:
+            while not self._stop.is_set():
+                try:
+                    self._queue.put(item, timeout=0.1)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+        finally:
+            self.blocked += time.perf_counter() - start
 
     def _run(self) -> None:
         try:
@@ -181,7 +191,10 @@ class _Pump:
             self._put(exc)
 
     def get(self):
-        return self._queue.get()
+        start = time.perf_counter()
+        item = self._queue.get()
+        self.starved += time.perf_counter() - start
+        return item
 
     def close(self) -> None:
         self._stop.set()

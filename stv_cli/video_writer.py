@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -66,20 +67,25 @@ class _Consumer:
     """A consumer thread behind a bounded queue; its error is re-raised on the caller's side.
 
     Subclasses implement ``_handle(item)`` and ``_finish(ok)`` (called once, on the thread).
+    ``busy`` counts the seconds spent in ``_handle`` and ``blocked`` those the caller waited on
+    a full queue (``STV_VIDEO_TIMING`` prints them).
     """
 
     def __init__(self, queue_size: int, name: str) -> None:
         self._queue: queue.Queue = queue.Queue(maxsize=max(1, queue_size))
         self._error: BaseException | None = None
         self._aborted = False
+        self.busy = self.blocked = 0.0
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
     def _submit(self, item) -> None:
         self._raise_error()
+        start = time.perf_counter()
         while True:
             try:
                 self._queue.put(item, timeout=0.1)
+                self.blocked += time.perf_counter() - start
                 return
             except queue.Full:
                 self._raise_error()
@@ -119,7 +125,9 @@ class _Consumer:
         try:
             while (item := self._queue.get()) is not _END:
                 if not self._aborted:
+                    start = time.perf_counter()
                     self._handle(item)
+                    self.busy += time.perf_counter() - start
             self._finish(not self._aborted)
         except BaseException as exc:  # re-raised on the caller's thread by _submit/close
             self._error = exc

@@ -195,6 +195,19 @@ def test_video_contact_sheet_and_long_exposure(tmp_path):
     np.testing.assert_allclose(exposure, np.mean(frames, axis=0), atol=2e-4)
 
 
+def test_timing_is_printed_only_when_asked(tmp_path, monkeypatch, capsys):
+    clip = video_clips.write_pattern_clip(tmp_path / "walk.mp4", frames=5, height=H, width=W)
+    settings = _settings(tmp_path, overwrite=True)
+    monkeypatch.delenv("STV_VIDEO_TIMING", raising=False)
+    run_clip(clip, settings)
+    assert "timing" not in capsys.readouterr().err
+    monkeypatch.setenv("STV_VIDEO_TIMING", "1")
+    run_clip(clip, settings)
+    line = capsys.readouterr().err
+    assert line.startswith("stv video timing:") and "5 frames" in line
+    assert "writer busy" in line and "reader blocked" in line
+
+
 def test_odd_sized_gif_is_padded_to_even_with_a_note(tmp_path):
     clip = video_clips.write_pattern_clip(
         tmp_path / "odd.gif", frames=6, height=23, width=31, fps=10
