@@ -45,13 +45,14 @@ class ZDiffuser:
         """The rate in force (after clamping/fallback)."""
         return float(self._rate)
 
-    def diffuse(self, volume: ZSpaceVolume) -> ZSpaceVolume:
+    def diffuse(self, volume: ZSpaceVolume, out: np.ndarray | None = None) -> ZSpaceVolume:
         """Return a diffused copy of ``volume``.
 
         Neighbours are x-1, x+1, y-1, y+1, z-1, z+1 without wrap; missing ones are left out of
         the average. Every channel diffuses independently (D1). Allocates the output; the
-        kernel may hold one more volume-sized buffer between passes. ``iterations = 0``
-        returns a copy.
+        kernel may hold one more volume-sized buffer between passes. ``out`` (C-contiguous
+        float32 of the volume's shape) receives the result instead, and the returned volume
+        adopts it. ``iterations = 0`` returns a copy.
 
         Raises
         ------
@@ -65,7 +66,8 @@ class ZDiffuser:
         check_memory(
             2 * estimate_volume_bytes(d, h, w, c), f"diffusion of a volume of shape {volume.shape}"
         )
-        out = np.empty(volume.shape, dtype=F32)
+        if out is None:
+            out = np.empty(volume.shape, dtype=F32)
         ops().diffuse(volume.voxels, self._iterations, self._rate, out=out)
         return ZSpaceVolume._wrap(out)
 

@@ -45,13 +45,18 @@ class InterpolationMethod(str, Enum):
 
 
 def interpolate_voxels(
-    voxels: np.ndarray, method: InterpolationMethod | str, passes: int
+    voxels: np.ndarray,
+    method: InterpolationMethod | str,
+    passes: int,
+    out: np.ndarray | None = None,
 ) -> np.ndarray | None:
     """``passes`` densification passes of a (D, H, W, C) array; None when nothing changes.
 
     Returns None (the caller copies) for D <= 1, H = 0, W = 0 or ``passes = 0``; otherwise a
     new array of depth 2^k (D - 1) + 1. Each pass allocates its output, and the previous
-    intermediate is freed as the next is made.
+    intermediate is freed as the next is made; the last pass writes into ``out`` when it is
+    given (a C-contiguous float32 array of the final shape, e.g. a buffer reused across a
+    batch).
 
     Raises
     ------
@@ -72,17 +77,22 @@ def interpolate_voxels(
         check_memory(nbytes + previous, f"interpolation output of shape {(depth, h, w, c)}")
         previous = nbytes
     src = voxels
-    for _ in range(passes):
-        out = np.empty((2 * src.shape[0] - 1, h, w, c), dtype=F32)
-        src = ops().interpolate_z(src, method.value, out=out)
+    for k in range(passes):
+        final = k == passes - 1
+        dst = out if final and out is not None else None
+        if dst is None:
+            dst = np.empty((2 * src.shape[0] - 1, h, w, c), dtype=F32)
+        src = ops().interpolate_z(src, method.value, out=dst)
     return src
 
 
-def upscale_voxels(voxels: np.ndarray, factor: int) -> np.ndarray | None:
+def upscale_voxels(
+    voxels: np.ndarray, factor: int, out: np.ndarray | None = None
+) -> np.ndarray | None:
     """Align-corners bilinear resample of every slice by ``factor``; None when nothing changes.
 
     Returns None (the caller copies) for ``factor = 1``, H = 0 or W = 0; otherwise a new
-    (D, H*f, W*f, C) array.
+    (D, H*f, W*f, C) array, or ``out`` filled when it is given.
 
     Raises
     ------
@@ -96,6 +106,7 @@ def upscale_voxels(voxels: np.ndarray, factor: int) -> np.ndarray | None:
     if factor == 1 or h == 0 or w == 0:
         return None
     shape = (d, h * factor, w * factor, c)
-    check_memory(estimate_volume_bytes(*shape), f"upscale output of shape {shape}")
-    out = np.empty(shape, dtype=F32)
+    if out is None:
+        check_memory(estimate_volume_bytes(*shape), f"upscale output of shape {shape}")
+        out = np.empty(shape, dtype=F32)
     return ops().upscale_bilinear(voxels, factor, out=out)

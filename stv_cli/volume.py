@@ -263,13 +263,18 @@ class ZSpaceVolume:
     # ---------------------------------------------------------------- refine
 
     def interpolate(
-        self, method: InterpolationMethod | str = InterpolationMethod.LINEAR, passes: int = 1
+        self,
+        method: InterpolationMethod | str = InterpolationMethod.LINEAR,
+        passes: int = 1,
+        out: np.ndarray | None = None,
     ) -> ZSpaceVolume:
         """Densify along Z: each pass inserts a slice between every pair (D -> 2D - 1), A.2.3.
 
         ``passes`` k gives 2^k (D - 1) + 1 slices (D8). Each pass allocates its output; with
         k > 1 the previous intermediate is freed as the next is made. D <= 1, H = 0, W = 0 or
-        ``passes = 0`` return a copy.
+        ``passes = 0`` return a copy. ``out`` (C-contiguous float32 of the final shape) receives
+        the last pass instead of a new array, and the returned volume adopts it: a batch can
+        reuse one buffer across its inputs.
 
         Raises
         ------
@@ -278,13 +283,14 @@ class ZSpaceVolume:
         InvalidDimensions
             If an output would exceed the memory limit (checked before any work).
         """
-        out = interpolate_voxels(self._voxels, method, passes)
-        return self.copy() if out is None else self._wrap(out)
+        result = interpolate_voxels(self._voxels, method, passes, out=out)
+        return self.copy() if result is None else self._wrap(result)
 
-    def upscale(self, factor: int) -> ZSpaceVolume:
+    def upscale(self, factor: int, out: np.ndarray | None = None) -> ZSpaceVolume:
         """Bilinear (align-corners) resample of every slice by an integer factor, SPEC A.2.4.
 
-        Allocates the (D, H*f, W*f, C) output; ``factor = 1`` (or H or W = 0) returns a copy.
+        Allocates the (D, H*f, W*f, C) output, or fills ``out`` (C-contiguous float32 of that
+        shape), which the returned volume adopts; ``factor = 1`` (or H or W = 0) returns a copy.
 
         Raises
         ------
@@ -293,8 +299,8 @@ class ZSpaceVolume:
         InvalidDimensions
             If the output would exceed the memory limit.
         """
-        out = upscale_voxels(self._voxels, factor)
-        return self.copy() if out is None else self._wrap(out)
+        result = upscale_voxels(self._voxels, factor, out=out)
+        return self.copy() if result is None else self._wrap(result)
 
     # ---------------------------------------------------------------- statistics
 

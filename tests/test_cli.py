@@ -260,7 +260,7 @@ def test_sigint_in_a_real_process_exits_130(tmp_path):
     code = (
         "import sys, time\n"
         "import stv_cli.pipeline as pipeline\n"
-        "def slow_refine(volume, settings):\n"
+        "def slow_refine(volume, settings, workspace=None):\n"
         "    print('refining', file=sys.stderr, flush=True)\n"
         "    time.sleep(60)\n"
         "pipeline.refine = slow_refine\n"

@@ -201,3 +201,45 @@ def test_run_project_input_refuses_existing_output_before_loading(tmp_path, monk
     settings = ProjectSettings(output=OutputSettings(out=tmp_path / "out"))
     with pytest.raises(StvError, match="exists"):
         run_project_input(Path(tmp_path / "vol.npy"), settings)
+
+
+def test_refine_reuses_the_workspace_buffers_across_inputs(rng):
+    """A batch writes every refinement stage into buffers kept from the previous input."""
+    from stv_cli.pipeline import Workspace, refine
+    from stv_cli.pipeline_settings import RefineSettings
+    from stv_cli.volume import ZSpaceVolume
+
+    settings = RefineSettings(
+        diffuse_iterations=1, diffuse_rate=0.3, interpolate="cubic", interpolate_passes=2, upscale=2
+    )
+    workspace = Workspace()
+    first = ZSpaceVolume(rng.random((3, 5, 4, 2), dtype=np.float32))
+    second = ZSpaceVolume(rng.random((3, 5, 4, 2), dtype=np.float32))
+    expected = [refine(v, settings).voxels.copy() for v in (first, second)]
+
+    got_first = refine(first, settings, workspace)
+    np.testing.assert_array_equal(got_first.voxels, expected[0])
+    kept = got_first.voxels
+    got_second = refine(second, settings, workspace)
+    np.testing.assert_array_equal(got_second.voxels, expected[1])
+    assert got_second.voxels.shape == (9, 10, 8, 2)
+    assert np.shares_memory(got_second.voxels, kept)  # the upscale buffer was reused
+
+
+def test_volume_methods_fill_a_given_out(rng):
+    from stv_cli.diffuser import ZDiffuser
+    from stv_cli.volume import ZSpaceVolume
+
+    vol = ZSpaceVolume(rng.random((3, 4, 5, 1), dtype=np.float32))
+    out = np.empty((5, 4, 5, 1), np.float32)
+    got = vol.interpolate("cubic", 1, out=out)
+    assert np.shares_memory(got.voxels, out)
+    np.testing.assert_array_equal(got.voxels, vol.interpolate("cubic").voxels)
+    out = np.empty((3, 8, 10, 1), np.float32)
+    got = vol.upscale(2, out=out)
+    assert np.shares_memory(got.voxels, out)
+    np.testing.assert_array_equal(got.voxels, vol.upscale(2).voxels)
+    out = np.empty(vol.shape, np.float32)
+    got = ZDiffuser(2, 0.4).diffuse(vol, out=out)
+    assert np.shares_memory(got.voxels, out)
+    np.testing.assert_array_equal(got.voxels, ZDiffuser(2, 0.4).diffuse(vol).voxels)
