@@ -16,21 +16,32 @@ never depends on timing (0 unless something crashed).
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
-import platform
 import resource
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+_HERE = os.path.dirname(os.path.abspath(__file__))
+if _HERE not in sys.path:  # the sibling modules, also when bench.py is loaded by path (tests)
+    sys.path.insert(0, _HERE)
+from peers import (  # noqa: E402
+    DIFFUSION_RATE,
+    PEER_NEEDS,
+    cv2_diffuse,
+    cv2_upscale,
+    np_diffuse,
+    np_interp_cubic,
+    np_statistics,
+    np_upscale,
+    scipy_diffuse,
+    scipy_upscale,
+)
+from report import ROW, fmt_gbs, format_row, header_lines, print_startup  # noqa: E402
+from startup import compile_times, startup_times  # noqa: E402
 from triad import Triad  # noqa: E402
 
 F32 = np.float32
@@ -43,153 +54,8 @@ SIZES = {
     "all": [(4, 64, 64, 1)] + ISSUE_SIZES,
 }
 TARGET_SIZES = set(ISSUE_SIZES[1:])
-DIFFUSION_RATE = 0.2
 DECODE_FEATURES = 16
 SEED = 20261129
-
-
-def _optional(name):
-    try:
-        return __import__(name)
-    except ImportError:
-        return None
-
-
-cv2 = _optional("cv2")
-ndimage = None
-if _optional("scipy") is not None:
-    from scipy import ndimage
-
-
-# --------------------------------------------------------------------------- peers
-
-
-def np_interp_cubic(vol):
-    """Catmull-Rom midpoints by array slicing: (-p0 + 9 p1 + 9 p2 - p3) / 16, ends clamped."""
-    d = vol.shape[0]
-    out = np.empty((2 * d - 1,) + vol.shape[1:], dtype=F32)
-    out[0::2] = vol
-    mid = out[1::2]
-    np.add(vol[:-1], vol[1:], out=mid)
-    mid *= F32(9.0)
-    mid[1:] -= vol[:-2]
-    mid[0] -= vol[0]
-    mid[:-1] -= vol[2:]
-    mid[-1] -= vol[-1]
-    mid *= F32(1.0 / 16.0)
-    return out
-
-
-def _align_corners_axis(n_in, n_out):
-    src = np.arange(n_out, dtype=F32) * (F32(n_in - 1) / F32(max(n_out - 1, 1)))
-    i0 = np.minimum(np.floor(src).astype(np.intp), n_in - 1)
-    return i0, np.minimum(i0 + 1, n_in - 1), src - i0.astype(F32)
-
-
-def np_upscale(vol, f=2):
-    """Align-corners bilinear x f per slice: gather rows, lerp, gather columns, lerp."""
-    d, h, w, c = vol.shape
-    y0, y1, ty = _align_corners_axis(h, h * f)
-    x0, x1, tx = _align_corners_axis(w, w * f)
-    ty, tx = ty[:, None, None], tx[None, :, None]
-    out = np.empty((d, h * f, w * f, c), dtype=F32)
-    for z in range(d):
-        top = vol[z][y0]
-        rows = vol[z][y1]
-        rows -= top
-        rows *= ty
-        rows += top
-        left = rows[:, x0]
-        right = rows[:, x1]
-        right -= left
-        right *= tx
-        np.add(left, right, out=out[z])
-    return out
-
-
-def _per_slice(fn, vol, out_shape):
-    """Call a 2-D OpenCV function slice by slice into one fresh output (dst= writes in place)."""
-    out = np.empty(out_shape, dtype=F32)
-    for z in range(vol.shape[0]):
-        src, dst = vol[z], out[z]
-        if vol.shape[3] == 1:
-            src, dst = src[:, :, 0], dst[:, :, 0]
-        fn(src, dst)
-    return out
-
-
-def cv2_upscale(vol, f=2):
-    d, h, w, c = vol.shape
-    size = (w * f, h * f)
-    return _per_slice(
-        lambda s, o: cv2.resize(s, size, dst=o, interpolation=cv2.INTER_LINEAR),
-        vol,
-        (d, h * f, w * f, c),
-    )
-
-
-def scipy_upscale(vol, f=2):
-    """scipy.ndimage.zoom order=1 per 2-D slice and channel: align-corners like stv, and
-    several times faster than one 4-D zoom, which interpolates over 2**4 corners."""
-    d, h, w, c = vol.shape
-    out = np.empty((d, h * f, w * f, c), dtype=F32)
-    for z in range(d):
-        for ch in range(c):
-            ndimage.zoom(vol[z, :, :, ch], f, order=1, output=out[z, :, :, ch])
-    return out
-
-
-def _edge_counts(n):
-    k = np.full(n, 2.0, dtype=F32)
-    k[0] -= 1
-    k[-1] -= 1
-    return k
-
-
-def np_diffuse(vol, rate=DIFFUSION_RATE):
-    """One 6-neighbour Jacobi pass without wrap: v (1 - r) + r * mean(existing neighbours)."""
-    total = np.zeros_like(vol)
-    total[1:] += vol[:-1]
-    total[:-1] += vol[1:]
-    total[:, 1:] += vol[:, :-1]
-    total[:, :-1] += vol[:, 1:]
-    total[:, :, 1:] += vol[:, :, :-1]
-    total[:, :, :-1] += vol[:, :, 1:]
-    count_yx = _edge_counts(vol.shape[1])[:, None, None] + _edge_counts(vol.shape[2])[None, :, None]
-    count_z = _edge_counts(vol.shape[0])
-    for z in range(vol.shape[0]):
-        total[z] *= F32(rate) / np.maximum(count_yx + count_z[z], F32(1.0))
-    out = vol * F32(1.0 - rate)
-    out += total
-    return out
-
-
-_CROSS_2D = np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], dtype=F32)
-
-
-def cv2_diffuse(vol, rate=DIFFUSION_RATE):
-    kernel = _CROSS_2D * F32(rate / 4.0)
-    kernel[1, 1] = F32(1.0 - rate)
-    return _per_slice(lambda s, o: cv2.filter2D(s, -1, kernel, dst=o), vol, vol.shape)
-
-
-def scipy_diffuse(vol, rate=DIFFUSION_RATE):
-    kernel = np.zeros((3, 3, 3, 1), dtype=F32)
-    kernel[1, 1, 1, 0] = 1.0 - rate
-    for idx in ((0, 1, 1), (2, 1, 1), (1, 0, 1), (1, 2, 1), (1, 1, 0), (1, 1, 2)):
-        kernel[idx + (0,)] = rate / 6.0
-    return ndimage.convolve(vol, kernel, mode="nearest")
-
-
-def np_statistics(vol):
-    flat = vol.reshape(vol.shape[0], -1)
-    f64 = np.float64
-    return {
-        "mean": flat.mean(axis=1, dtype=f64),
-        "std": flat.std(axis=1, dtype=f64),
-        "energy": np.einsum("ij,ij->i", flat, flat, dtype=f64) / flat.shape[1],
-        "abs_mean": np.abs(flat).mean(axis=1, dtype=f64),
-    }
 
 
 # --------------------------------------------------------------------------- kernels
@@ -292,7 +158,6 @@ KERNELS = [
         work=lambda s: (s[0] * s[1] * s[2] * DECODE_FEATURES, "draws"),
     ),
 ]
-PEER_NEEDS = {"opencv": lambda: cv2 is not None, "scipy": lambda: ndimage is not None}
 KERNEL_ALIASES = {"interp": "interpolate", "statistics": "stats", "diffusion": "diffuse"}
 
 
@@ -368,109 +233,7 @@ def bench_kernel(kernel, ops, backend, shape, vol, weights, repeats, budget_s, t
         yield p
 
 
-# --------------------------------------------------------------------------- startup costs
-
-_COMPILE_SCRIPT = r"""
-import importlib, importlib.util, json, sys, time
-t0 = time.perf_counter()
-import numpy as np
-import stv_kernels.cpu as k
-res = {"import stv_kernels.cpu (numba included)": time.perf_counter() - t0}
-vol = np.random.default_rng(0).random((4, 8, 8, 1), dtype=np.float32)
-w = np.full(4, 0.25, dtype=np.float32)
-calls = {
-    "collapse_weighted": lambda: k.collapse_weighted(vol, w),
-    "interpolate_z cubic": lambda: k.interpolate_z(vol, "cubic"),
-    "upscale_bilinear x2": lambda: k.upscale_bilinear(vol, 2),
-    "diffuse 1 pass": (lambda: k.diffuse(vol, 1, 0.2)) if hasattr(k, "diffuse")
-    else (lambda: k.diffuse_pass(vol, 0.2)),
-    "slice_statistics": lambda: k.slice_statistics(vol),
-}
-dec = getattr(k, "decode_latent", None)
-if dec is None and importlib.util.find_spec("stv_kernels.decode"):
-    dec = importlib.import_module("stv_kernels.decode").decode_latent
-if dec is not None:
-    from stv_kernels.chacha import key_words_from_seed
-    lat = np.ones(16, dtype=np.float32)
-    calls["decode_latent"] = lambda: dec(key_words_from_seed(0), 0, lat, 4, 8, 8)
-for name, call in calls.items():
-    t0 = time.perf_counter()
-    call()
-    res[name] = time.perf_counter() - t0
-print(json.dumps(res))
-"""
-
-
-def compile_times():
-    """First-call times in fresh processes: cold on-disk numba cache, then warm (same dir)."""
-    result = {}
-    with tempfile.TemporaryDirectory(prefix="stv-numba-cache-") as cache:
-        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
-        for state in ("cold", "warm"):
-            proc = subprocess.run(
-                [sys.executable, "-c", _COMPILE_SCRIPT], env=env, capture_output=True, text=True
-            )
-            if proc.returncode != 0:
-                tail = (proc.stderr.strip().splitlines() or ["?"])[-1]
-                return {"error": f"compile probe failed (exit {proc.returncode}): {tail}"}
-            result[state] = json.loads(proc.stdout.strip().splitlines()[-1])
-    return result
-
-
-def _wall(cmd, runs):
-    times, proc = [], None
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        times.append(time.perf_counter() - t0)
-        if proc.returncode != 0:
-            return None, proc
-    return float(np.median(times)), proc
-
-
-def startup_times(runs=5):
-    """Wall time of ``python -c pass``, ``python -c "import stv_cli"`` and ``stv --help``."""
-    py = sys.executable
-    res = {"runs": runs}
-    res["python -c pass"], _ = _wall([py, "-c", "pass"], runs)
-    probe = "import sys, stv_cli; print(int('numba' in sys.modules))"
-    t, proc = _wall([py, "-c", probe], runs)
-    res["import stv_cli"] = t
-    res["numba imported by import stv_cli"] = bool(t is not None and proc.stdout.strip() == "1")
-    script = shutil.which("stv", path=os.path.dirname(py)) or shutil.which("stv")
-    if script is None:
-        res["stv --help"] = "skipped: no stv console script"
-    else:
-        t, proc = _wall([script, "--help"], runs)
-        if t is None:
-            tail = (proc.stderr.strip().splitlines() or ["?"])[-1]
-            res["stv --help"] = f"skipped: exit {proc.returncode}: {tail[:80]}"
-        else:
-            res["stv --help"] = t
-    return res
-
-
 # --------------------------------------------------------------------------- report
-
-ROW = "{:<12} {:<34} {:<6} {:>10} {:>19} {:>3} {:>7} {:>7} {:>8}"
-
-
-def _ms(s):
-    return f"{s * 1e3:.2f}" if s < 10 else f"{s * 1e3:.0f}"
-
-
-def _gbs(x):
-    return f"{x:.1f}" if x >= 10 else f"{x:.2f}"
-
-
-def format_row(r):
-    frac = f"{100 * r['triad_fraction']:.0f}%" if "triad_fraction" in r else ""
-    speed = f"{r['stv_speedup']:.2f}x" if "stv_speedup" in r else ""
-    iqr = f"{_ms(r['q1_s'])}-{_ms(r['q3_s'])}"
-    return ROW.format(
-        r["kernel"], r["impl"], r["output"], _ms(r["median_s"]), iqr, r["n"], _gbs(r["gbs"]),
-        frac, speed,
-    )  # fmt: skip
 
 
 def summary_line(kernel, shape, rows):
@@ -480,9 +243,9 @@ def summary_line(kernel, shape, rows):
     bw = next(r for r in mine if "triad_fraction" in r)
     fresh = next(r for r in mine if r["output"] == "fresh")
     pct = 100 * bw["triad_fraction"]
-    text = f"{kernel.name:<12} {bw['output']} {_gbs(bw['gbs'])} GB/s = {pct:.0f}%"
+    text = f"{kernel.name:<12} {bw['output']} {fmt_gbs(bw['gbs'])} GB/s = {pct:.0f}%"
     text += f" of triad ({bw['triad_gbs']:.1f} GB/s)"
-    text += f" | fresh {_gbs(fresh['gbs'])} GB/s" if bw is not fresh else ""
+    text += f" | fresh {fmt_gbs(fresh['gbs'])} GB/s" if bw is not fresh else ""
     if kernel.work is not None:
         count, unit = kernel.work(shape)
         text += f" | {count / bw['median_s'] / 1e6:.0f} M {unit}/s"
@@ -503,64 +266,6 @@ def summary_line(kernel, shape, rows):
             verdicts["peer"] = ok
             text += f", {'PASS' if ok else 'MISS'} >= {min_speed:.1f}x {peer_label}"
     return text, verdicts
-
-
-def _blas_name():
-    try:
-        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-        return f"{blas['name']} {blas.get('version', '')}".strip()
-    except Exception:  # only a label: older numpy has no mode="dicts"
-        return "BLAS unknown"
-
-
-def header_lines(backend, module, triad):
-    import numba
-
-    lines = [
-        f"stv benchmark  {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC  "
-        f"({platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs)",
-        f"backend: {backend} ({module})  numba {numba.__version__}, "
-        f"{numba.get_num_threads()} threads, layer {numba.threading_layer()}  "
-        f"numpy {np.__version__} ({_blas_name()})  python {platform.python_version()}",
-        "peers: numpy"
-        + (f", opencv {cv2.__version__} ({cv2.getNumThreads()} threads)" if cv2 else "")
-        + (f", scipy {sys.modules['scipy'].__version__}" if ndimage else "")
-        + ("" if cv2 and ndimage else "  (pip install -e '.[bench]' adds opencv and scipy)"),
-        f"triad a = b + s*c (numba prange, float64, 3 x {triad['mib_per_array']} MiB, "
-        f"preallocated a): {triad['gbs_3']:.1f} GB/s counting 3 arrays (STREAM; re-measured "
-        f"before each kernel as its '% triad' denominator), {triad['gbs_4']:.1f} GB/s counting 4 "
-        f"(write-allocate); median of {triad['repeats']}, best {triad['gbs_3_best']:.1f}",
-    ]
-    tuned = [k for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if k in os.environ]
-    if tuned:
-        lines.append(
-            f"WARNING: {', '.join(tuned)} set: OpenBLAS may run a slower kernel, so the "
-            "tensordot peer is handicapped; for a fair peer run with "
-            "`env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench.py`"
-        )
-    return lines
-
-
-def print_startup(startup, compiled):
-    if startup:
-        base = startup["python -c pass"]
-        print(f"startup (wall time of a subprocess, median of {startup['runs']}):")
-        print(f"  python -c pass                {_ms(base):>8} ms")
-        t = startup["import stv_cli"]
-        imported = "yes (it should not)" if startup["numba imported by import stv_cli"] else "no"
-        txt = f"{_ms(t):>8} ms ({1e3 * (t - base):+.1f} ms)" if t is not None else "failed"
-        print(f"  python -c 'import stv_cli'    {txt}; numba imported: {imported}")
-        t = startup["stv --help"]
-        print(f"  stv --help                    {_ms(t) + ' ms' if isinstance(t, float) else t}")
-    if compiled is None:
-        return
-    if "error" in compiled:
-        print(f"numba first-call times: {compiled['error']}")
-        return
-    print("numba first call in a fresh process, NUMBA_CACHE_DIR a new temp dir (cold, then warm):")
-    for name, cold in compiled["cold"].items():
-        print(f"  {name:<40} cold {cold:7.3f} s   warm {compiled['warm'][name]:7.3f} s")
-    print("  (the first kernel also pays for starting numba's thread pool)")
 
 
 # --------------------------------------------------------------------------- main
