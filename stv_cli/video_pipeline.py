@@ -87,7 +87,8 @@ def weight_entropy(weights: np.ndarray) -> np.float32:
     w = w[np.isfinite(w) & (w > EPS)]
     if w.size == 0:
         return F32(0.0)
-    return F32(-np.cumsum(w * np.log(w), dtype=F32)[-1])
+    # + 0 turns the -0.0 of a certain distribution (w = 1) into 0.0 for telemetry readers
+    return F32(-np.cumsum(w * np.log(w), dtype=F32)[-1] + F32(0.0))
 
 
 def frame_kernels():

@@ -283,3 +283,11 @@ def test_keep_arrays_false_drops_only_the_copies(backend):
         assert a.atlas == b.atlas and a.digest == b.digest
     np.testing.assert_array_equal(kept.volume.voxels, lean.volume.voxels)
     np.testing.assert_array_equal(kept.envelope, lean.envelope)
+
+
+def test_weight_entropy_of_a_certain_distribution_is_plus_zero():
+    from stv_cli.video_pipeline import weight_entropy
+
+    value = weight_entropy(np.array([1.0, 0.0], np.float32))
+    assert value == 0.0 and math.copysign(1.0, float(value)) == 1.0
+    assert weight_entropy(np.array([0.5, 0.5], np.float32)) == pytest.approx(math.log(2), rel=1e-6)
