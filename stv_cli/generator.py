@@ -52,8 +52,13 @@ def total_energy(profile) -> np.float32:
     return F32(np.mean(profile.energies, dtype=np.float64))
 
 
-def _tiled(values: np.ndarray | None, z: int, fallback) -> np.float32:
-    return F32(fallback) if values is None else values[z % values.size]
+def _tiled(values: np.ndarray | None, depth: int, fallback):
+    """``values[z % len]`` for z < depth, or ``fallback`` (a scalar or a (depth,) array)."""
+    if values is None:
+        return fallback
+    if values.size == depth:
+        return values
+    return values[np.arange(depth) % values.size]
 
 
 class ResonanceGenerator:
@@ -140,12 +145,7 @@ class ResonanceGenerator:
             If D > steps, or a slice is empty.
         """
         depth = volume.depth
-        if depth > self.steps:
-            raise InvalidDimensions(
-                f"resonance generator has steps = {self.steps} but the volume has depth "
-                f"{depth}; build the generator with steps >= {depth} (depth after any "
-                "interpolation)"
-            )
+        self._check_depth(depth)
         if profile is None:
             profile = volume.slice_profile()
         elif profile.depth != depth:
@@ -157,15 +157,32 @@ class ResonanceGenerator:
         latent = self._rnn.forward(x)[0]
         return self.decode(latent, profile, projector, chrono, atlas, previous)
 
+    def _check_depth(self, depth: int) -> None:
+        if depth > self.steps:
+            raise InvalidDimensions(
+                f"resonance generator has steps = {self.steps} but the volume has depth "
+                f"{depth}; build the generator with steps >= {depth} (depth after any "
+                "interpolation)"
+            )
+
     def encode(self, volume, profile, projector, chrono, atlas, previous) -> np.ndarray:
         """The (1, steps * features_per_slice) float32 input of the recurrence (SPEC A.11).
 
         ``profile`` is ``volume.slice_profile()``; the volume's total energy (the mean of
         v^2 over every value) is the mean of its per-slice energies, so it comes from the
         profile too (the statistics are taken once).
+
+        Raises
+        ------
+        InvalidDimensions
+            If the volume is deeper than ``steps`` or than the profile.
         """
-        fp = self.features_per_slice
-        x = np.zeros(self.steps * fp, dtype=F32)
+        fp, depth = self.features_per_slice, volume.depth
+        self._check_depth(depth)
+        if profile.depth < depth:
+            raise InvalidDimensions(
+                f"profile has {profile.depth} slices but the volume has depth {depth}"
+            )
         focus, spread, bias = (
             F32(projector.focus),
             F32(projector.spread),
@@ -181,29 +198,19 @@ class ResonanceGenerator:
         chrono_mean = total if chrono_mean is None else chrono_mean
         chrono_std = _option(chrono, "energy_std")
         chrono_std = F32(0.0) if chrono_std is None else chrono_std
-        global_energy = total_energy(profile)
-        aspect = F32(volume.height) / F32(volume.width)
-        prev_energy = _previous_field(previous, "infinity_energy")
-        prev_objective = _previous_field(previous, "recursive_objective")
-        for z in range(volume.depth):
-            mean, std, energy = profile.means[z], profile.stds[z], profile.energies[z]
-            slots = (
-                mean,
-                std,
-                energy,
-                focus,
-                spread,
-                bias,
-                signal,
-                pressure,
-                _tiled(prev_energy, z, chrono_mean),
-                _tiled(prev_objective, z, chrono_std),
-                global_energy,
-                aspect,
-            )
-            n = min(fp, _KNOWN_SLOTS)
-            x[z * fp : z * fp + n] = slots[:n]
-        return x[None, :]
+        # slot by slot for all slices at once: every value is a float32 copied, not computed
+        slots = np.empty((depth, _KNOWN_SLOTS), dtype=F32)
+        slots[:, 0] = profile.means[:depth]
+        slots[:, 1] = profile.stds[:depth]
+        slots[:, 2] = profile.energies[:depth]
+        slots[:, 3:8] = (focus, spread, bias, signal, pressure)
+        slots[:, 8] = _tiled(_previous_field(previous, "infinity_energy"), depth, chrono_mean)
+        slots[:, 9] = _tiled(_previous_field(previous, "recursive_objective"), depth, chrono_std)
+        slots[:, 10:] = (total_energy(profile), F32(volume.height) / F32(volume.width))
+        x = np.zeros((self.steps, fp), dtype=F32)  # steps z >= D stay 0, and so do slots 12+
+        n = min(fp, _KNOWN_SLOTS)
+        x[:depth, :n] = slots[:, :n]
+        return x.reshape(1, -1)
 
     def decode(self, latent, profile, projector, chrono, atlas, previous) -> DifferentialResonance:
         """The five per-depth fields from the recurrence's final state (SPEC A.11)."""
@@ -219,43 +226,31 @@ class ResonanceGenerator:
         drift_std = F32(0.0) if drift_std is None else drift_std
         collapse = _option(atlas, "collapse_total")
         collapse = bias if collapse is None else collapse
-        prev = {
-            name: _previous_field(previous, name)
-            for name in ("infinity_energy", "recursive_objective", "homotopy_flow")
-        }
-        prev_projection = _previous_field(previous, "infinity_projection")
         depth = profile.depth
-        fields = {name: np.empty(depth, dtype=F32) for name in _OUTPUT_FIELDS}
+        m, s, e = profile.means, profile.stds, profile.energies
+        # the per-slice formulas on whole (D,) vectors: the same float32 operations in the
+        # same order per element, so the same bits as one slice at a time
         with np.errstate(invalid="ignore", over="ignore"):
-            for z in range(depth):
-                b = latent[z % latent.size]
-                m, s, e = profile.means[z], profile.stds[z], profile.energies[z]
-                pe = _tiled(prev["infinity_energy"], z, e)
-                po = _tiled(prev["recursive_objective"], z, m)
-                ph = _tiled(prev["homotopy_flow"], z, 0.0)
-                pp = _tiled(prev_projection, z, np.tanh(e))
-                intensity = (np.abs(m) + s) + e
-                objective = np.tanh(((b + po) + bias) + drift)
-                fields["infinity_energy"][z] = np.abs(((b + intensity) + pe) + collapse) + F32(1e-3)
-                fields["recursive_objective"][z] = objective
-                fields["homotopy_flow"][z] = np.tanh(((b + ph) + focus) - F32(0.5))
-                fields["infinity_projection"][z] = np.tanh(((b + pp) + e) - energy_std)
-                fields["functor_linearisation"][z] = (
-                    objective * F32(0.5) + e * F32(0.1)
-                ) + drift_std * F32(0.05)
-        return DifferentialResonance(**fields)
+            b = _tiled(latent, depth, None)
+            pe = _tiled(_previous_field(previous, "infinity_energy"), depth, e)
+            po = _tiled(_previous_field(previous, "recursive_objective"), depth, m)
+            ph = _tiled(_previous_field(previous, "homotopy_flow"), depth, F32(0.0))
+            pp = _previous_field(previous, "infinity_projection")
+            pp = np.tanh(e) if pp is None else _tiled(pp, depth, None)
+            intensity = (np.abs(m) + s) + e
+            objective = np.tanh(((b + po) + bias) + drift)
+            fields = {
+                "homotopy_flow": np.tanh(((b + ph) + focus) - F32(0.5)),
+                "functor_linearisation": (objective * F32(0.5) + e * F32(0.1))
+                + drift_std * F32(0.05),
+                "recursive_objective": objective,
+                "infinity_projection": np.tanh(((b + pp) + e) - energy_std),
+                "infinity_energy": np.abs(((b + intensity) + pe) + collapse) + F32(1e-3),
+            }
+        return DifferentialResonance._adopt(**fields)  # fresh arrays: no copies
 
     def __repr__(self) -> str:
         return (
             f"ResonanceGenerator(features_per_slice={self.features_per_slice}, "
             f"hidden_dim={self.hidden_dim}, steps={self.steps})"
         )
-
-
-_OUTPUT_FIELDS = (
-    "homotopy_flow",
-    "functor_linearisation",
-    "recursive_objective",
-    "infinity_projection",
-    "infinity_energy",
-)

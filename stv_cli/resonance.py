@@ -62,6 +62,18 @@ class DifferentialResonance:
             object.__setattr__(self, name, _empty() if value is None else as_vector(value, name))
 
     @classmethod
+    def _adopt(cls, **fields: np.ndarray) -> DifferentialResonance:
+        """Adopt fresh flat float32 arrays without copying them (the generator's outputs).
+
+        The caller hands over arrays nobody else holds, so the copies the constructor makes
+        to protect a caller's arrays would only cost time (five per generated frame).
+        """
+        resonance = object.__new__(cls)
+        for name in _FIELDS:
+            object.__setattr__(resonance, name, fields[name])
+        return resonance
+
+    @classmethod
     def uniform(cls) -> DifferentialResonance:
         """The neutral resonance: E = [1], O = [0], Hf = [] gives equal weight to every depth."""
         return cls(infinity_energy=[1.0], recursive_objective=[0.0])
@@ -107,10 +119,18 @@ def resonance_weights(resonance: DifferentialResonance, depth: int) -> np.ndarra
         )
     if depth < 0:
         raise InvalidValue(f"depth must be >= 0, got {depth}")
-    z = np.arange(int(depth))
-    e = np.abs(energy[z % energy.size]) + F32(1e-6)
-    o = F32(1.0) + np.tanh(objective[z % objective.size])
+    depth = int(depth)
+    z = None if energy.size == objective.size == depth else np.arange(depth)
+    e = np.abs(_tiled(energy, z, depth)) + F32(1e-6)
+    o = F32(1.0) + np.tanh(_tiled(objective, z, depth))
     w = e * o
     if flow.size:
-        w = w * (F32(1.0) + np.tanh(flow[z % flow.size]))
+        w = w * (F32(1.0) + np.tanh(_tiled(flow, z, depth)))
     return normalise(np.fmax(w, F32(0.0)))
+
+
+def _tiled(values: np.ndarray, z: np.ndarray | None, depth: int) -> np.ndarray:
+    """``values[z % len]``: the array itself when it already has one value per depth."""
+    if values.size == depth:
+        return values
+    return values[(np.arange(depth) if z is None else z) % values.size]
