@@ -28,6 +28,7 @@ DEFAULT_TEMPORAL_DECAY = 0.35
 PRESSURE_DIVISOR = 32.0
 _TINY = F32(1e-6)
 _MIN_SPREAD = F32(1e-3)
+_MIN_ENERGY_FACTOR = F32(0.1)
 
 
 class VisionProjector:
@@ -58,6 +59,7 @@ class VisionProjector:
         self._window = SpectralWindow.hann()
         self._temporal_focus = F32(1.0)
         self._temporal_decay = F32(DEFAULT_TEMPORAL_DECAY)
+        self._attention_cache: tuple | None = None  # see _attention
 
     # ---------------------------------------------------------------- state
 
@@ -152,17 +154,36 @@ class VisionProjector:
         """
         depth = volume.depth
         w = volume.resonance_weights(resonance)
-        win = np.fmax(self._window.weights(depth), _TINY)
-        em = np.fmax(F32(1.0) + np.tanh(self._energy_bias), F32(0.1))
+        em = F32(1.0) + np.tanh(self._energy_bias)
+        em = em if em >= _MIN_ENERGY_FACTOR else _MIN_ENERGY_FACTOR  # fmax: NaN -> 0.1
+        g, win = self._attention(depth)
         if depth > 1:
-            s = np.fmax(self._spread, _MIN_SPREAD)
-            pos = np.arange(depth, dtype=F32) / F32(depth - 1)
-            d = (pos - self._focus) / s
-            g = np.fmax(np.exp(F32(-0.5) * (d * d)), _TINY)
             w = w * ((g * em) * win)
         else:
             w = w * (em * win)
         return normalise(w)
+
+    def _attention(self, depth: int) -> tuple[np.ndarray | None, np.ndarray]:
+        """``max(g_z, 1e-6)`` (None for one slice) and ``max(win_z, 1e-6)`` for ``depth``.
+
+        Both depend only on focus, spread, the window and the depth, which stay the same
+        from frame to frame of a video, so the last pair is kept (a tuple replaced whole,
+        never changed, so copies of this projector may share it).
+        """
+        focus, spread, window = self._focus, self._spread, self._window
+        key = (depth, focus, spread)
+        cached = self._attention_cache
+        if cached is not None and cached[0] is window and cached[1] == key:
+            return cached[2], cached[3]
+        win = np.fmax(window.weights(depth), _TINY)
+        g = None
+        if depth > 1:
+            s = np.fmax(spread, _MIN_SPREAD)
+            pos = np.arange(depth, dtype=F32) / F32(depth - 1)
+            d = (pos - focus) / s
+            g = np.fmax(np.exp(F32(-0.5) * (d * d)), _TINY)
+        self._attention_cache = (window, key, g, win)
+        return g, win
 
     def project(self, volume: ZSpaceVolume, resonance: DifferentialResonance) -> np.ndarray:
         """Collapse ``volume`` with :meth:`depth_weights`; a new (H, W, C) float32 image."""

@@ -15,6 +15,10 @@ from .weights import F32, finite_f32, integer_at_least, normalise
 DEFAULT_GAUSSIAN_SIGMA = 0.4
 _MIN_SIGMA = F32(1e-3)
 _TWO_PI = F32(2.0 * math.pi)
+#: Windows already computed, by (kind, sigma, n): a projector asks for the same one every
+#: frame of a video (11 us each time). Read-only; callers get copies.
+_WEIGHTS_CACHE: dict[tuple, np.ndarray] = {}
+_WEIGHTS_CACHE_SIZE = 64
 
 
 class WindowKind(str, Enum):
@@ -117,6 +121,17 @@ class SpectralWindow:
             If ``n`` is negative or not an integer.
         """
         n = integer_at_least(n, "window length n", 0)
+        key = (self.kind, self.sigma, n)
+        cached = _WEIGHTS_CACHE.get(key)
+        if cached is None:
+            cached = self._weights(n)
+            cached.flags.writeable = False
+            if len(_WEIGHTS_CACHE) >= _WEIGHTS_CACHE_SIZE:
+                _WEIGHTS_CACHE.clear()
+            _WEIGHTS_CACHE[key] = cached
+        return cached.copy()
+
+    def _weights(self, n: int) -> np.ndarray:
         if n == 0:
             return np.zeros(0, dtype=F32)
         if n == 1:
