@@ -45,9 +45,31 @@ class TemporalDigest:
     quiescence_ratio: float = 0.0
 
 
+_ZERO = F32(0.0)
+
+
+def _fmax(a: np.float32, b: np.float32) -> np.float32:
+    """``np.fmax`` of two float32 scalars; a comparison decides the usual case (a ufunc call
+    on scalars costs about 0.6 us), numpy only ties, signed zeros and NaN."""
+    if a > b:
+        return a
+    if b > a:
+        return b
+    return np.fmax(a, b)
+
+
+def _fmin(a: np.float32, b: np.float32) -> np.float32:
+    """``np.fmin`` of two float32 scalars, as :func:`_fmax`."""
+    if a < b:
+        return a
+    if b < a:
+        return b
+    return np.fmin(a, b)
+
+
 def _mean_std(total, total_sq, n) -> tuple[np.float32, np.float32]:
     mean = F32(total) / F32(n)
-    return mean, np.sqrt(np.fmax(F32(total_sq) / F32(n) - mean * mean, F32(0.0)))
+    return mean, np.sqrt(_fmax(F32(total_sq) / F32(n) - mean * mean, _ZERO))
 
 
 def _decay(previous_r, r) -> np.float32:
@@ -79,6 +101,9 @@ class TemporalStats:
         self.samples: deque[tuple[np.float32, np.float32, np.float32]] = deque(
             maxlen=max(int(history), 1)
         )
+        # beside each sample: m^2, r^2, and dt and decay from the sample before it, the
+        # values digest_window would otherwise recompute for every window it covers
+        self._derived: deque[tuple[np.float32, ...]] = deque(maxlen=self.samples.maxlen)
         self.frames = 0
         self.quiescent = 0
         self.sums = {name: F32(0.0) for name in self._SUMS}
@@ -96,31 +121,30 @@ class TemporalStats:
             self.peak_m, self.peak_m_t, self.peak_r, self.peak_r_t = m, t, r, t
         else:
             t_prev, m_prev, r_prev = self.last
-            dt = np.fmax(t - t_prev, F32(0.0))
+            dt = _fmax(t - t_prev, _ZERO)
             drift = m - m_prev
             decay = _decay(r_prev, r)
-            self.min_r, self.max_r = np.fmin(self.min_r, r), np.fmax(self.max_r, r)
+            self.min_r, self.max_r = _fmin(self.min_r, r), _fmax(self.max_r, r)
             if m > self.peak_m:
                 self.peak_m, self.peak_m_t = m, t
             if r > self.peak_r:
                 self.peak_r, self.peak_r_t = r, t
-        for name, value in (
-            ("duration", dt),
-            ("drift", drift),
-            ("abs_drift", np.abs(drift)),
-            ("drift_sq", drift * drift),
-            ("m", m),
-            ("m_sq", m * m),
-            ("r", r),
-            ("r_sq", r * r),
-            ("decay", decay),
-        ):
-            s[name] = s[name] + value
+        m_sq, r_sq = m * m, r * r
+        s["duration"] = s["duration"] + dt
+        s["drift"] = s["drift"] + drift
+        s["abs_drift"] = s["abs_drift"] + np.abs(drift)
+        s["drift_sq"] = s["drift_sq"] + drift * drift
+        s["m"] = s["m"] + m
+        s["m_sq"] = s["m_sq"] + m_sq
+        s["r"] = s["r"] + r
+        s["r_sq"] = s["r_sq"] + r_sq
+        s["decay"] = s["decay"] + decay
         if m <= self.threshold:
             self.quiescent += 1
         self.frames += 1
         self.last = (t, m, r)
         self.samples.append((t, m, r))
+        self._derived.append((m_sq, r_sq, dt, decay))
         return ChronoSnapshot(self.summary(), float(dt))
 
     def summary(self) -> ChronoSummary:
@@ -180,26 +204,30 @@ class TemporalStats:
         k = min(int(k), len(self.samples))
         if k <= 0:
             return TemporalDigest()
-        window = list(self.samples)[-k:]
+        start = len(self.samples) - k
+        window = list(self.samples)[start:]
+        derived = list(self._derived)[start:]
         total_m = total_m_sq = total_r = total_r_sq = decay = duration = F32(0.0)
         quiescent = 0
         min_r = max_r = window[0][2]
         peak_m = peak_r = F32(-np.inf)
         peak_m_t = peak_r_t = F32(0.0)
-        for i, (t, m, r) in enumerate(window):
-            total_m, total_m_sq = total_m + m, total_m_sq + m * m
-            total_r, total_r_sq = total_r + r, total_r_sq + r * r
-            min_r, max_r = np.fmin(min_r, r), np.fmax(max_r, r)
+        threshold = self.threshold
+        for i, ((t, m, r), (m_sq, r_sq, dt, sample_decay)) in enumerate(
+            zip(window, derived, strict=True)
+        ):
+            total_m, total_m_sq = total_m + m, total_m_sq + m_sq
+            total_r, total_r_sq = total_r + r, total_r_sq + r_sq
+            min_r, max_r = _fmin(min_r, r), _fmax(max_r, r)
             if m > peak_m:
                 peak_m, peak_m_t = m, t
             if r > peak_r:
                 peak_r, peak_r_t = r, t
-            if m <= self.threshold:
+            if m <= threshold:
                 quiescent += 1
-            if i > 0:
-                t_prev, _, r_prev = window[i - 1]
-                duration = duration + np.fmax(t - t_prev, F32(0.0))
-                decay = decay + _decay(r_prev, r)
+            if i > 0:  # dt and decay were taken from the sample before, inside the window
+                duration = duration + dt
+                decay = decay + sample_decay
         mean_m, std_m = _mean_std(total_m, total_m_sq, k)
         mean_r, std_r = _mean_std(total_r, total_r_sq, k)
         return TemporalDigest(
