@@ -21,13 +21,14 @@ from .reference import (
 )
 from .stats import slice_statistics
 from .upscale import upscale_bilinear
-from .video_frame import count_nonfinite, motion_ema_step, ring_store
+from .video_frame import collapse_pixels, count_nonfinite, motion_ema_step, quantise, ring_store
 
 __all__ = [
     "INTERPOLATION_CODES",
     "bilinear_axis",
     "check_out",
     "check_volume",
+    "collapse_pixels",
     "collapse_weighted",
     "count_nonfinite",
     "decode_latent",
@@ -36,6 +37,7 @@ __all__ = [
     "interpolate_z",
     "interpolation_code",
     "motion_ema_step",
+    "quantise",
     "ring_store",
     "slice_statistics",
     "upscale_bilinear",

@@ -278,7 +278,9 @@ def slice_statistics(vol: np.ndarray) -> dict[str, np.ndarray]:
 
 from .decode_reference import decode_latent  # noqa: E402,F401
 from .video_frame_reference import (  # noqa: E402,F401
+    collapse_pixels,
     count_nonfinite,
     motion_ema_step,
+    quantise,
     ring_store,
 )

@@ -3,7 +3,16 @@
 ``motion_ema_step`` does the VideoPipeline's whole per-frame update (motion, fused EMA,
 envelope EMA and the four energies) in one pass over memory, where the NumPy formulation
 takes about fifteen; ``ring_store`` copies a frame into a frame ring and takes its sums in
-the same pass; ``count_nonfinite`` checks a frame before any state changes.
+the same pass; ``collapse_pixels`` collapses that ring; ``count_nonfinite`` checks a frame
+before any state changes; ``quantise`` turns a projected frame into 8-bit pixels for the
+encoder (SPEC Part G).
+
+Frames may be float32 or integer *pixels* (uint8 or uint16) standing for the float32 values
+``pixels / (2**bits - 1)``, the very division :func:`stv_cli.video_io.to_float` does. A
+decoded clip stays in pixels: the ring holds a quarter of the bytes, the motion kernel reads
+the frame and the previous frame a quarter as wide, and nobody writes the float copy; each
+row is divided into a float32 scratch row (in L1) right before the float arithmetic, so the
+results are those of the float frame bit for bit.
 
 The element-wise float32 arithmetic is the reference's, operation for operation (no
 fastmath, so no fused multiply-add), so the states agree with it bit for bit. The energies and
@@ -20,9 +29,34 @@ calls, and on a small machine those threads already keep the other cores busy.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
 
 F32 = np.float32
+PIXEL_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16))
+
+
+def pixel_scale(dtype) -> np.float32:
+    """The float32 that integer pixels of ``dtype`` are divided by: 255 or 65535."""
+    return F32(np.iinfo(dtype).max)
+
+
+def _values(row, scratch, scale):
+    """The float32 values of one row: the row itself, or integer pixels / scale in scratch."""
+    raise NotImplementedError  # compiled only, through the overload below
+
+
+@overload(_values, inline="always")
+def _values_overload(row, scratch, scale):
+    if isinstance(row.dtype, types.Integer):
+
+        def divide(row, scratch, scale):
+            for i in range(row.size):
+                scratch[i] = np.float32(row[i]) / scale
+            return scratch
+
+        return divide
+    return lambda row, scratch, scale: row
 
 
 @njit(cache=True, nogil=True)
@@ -54,9 +88,12 @@ def _add_abs(total, values):
 
 
 @njit(cache=True, nogil=True)
-def _motion_ema_rows(frame, previous, fused, envelope, motion, columns, params, first, sums):
-    # frame/previous (H, R); fused/envelope (2, H, R); motion (H, R), or (1, R) scratch when
-    # the caller does not keep it; columns (5, R) float64 scratch.
+def _motion_ema_rows(
+    frame, previous, fused, envelope, motion, columns, rows, params, scale, first, sums
+):
+    # frame/previous (H, R) float32, or integer pixels of one dtype; fused/envelope
+    # (2, H, R); motion (H, R), or (1, R) scratch when the caller does not keep it; columns
+    # (5, R) float64 scratch; rows (2, R) float32 scratch for the pixels' values.
     # params = [gain, alpha, momentum]. Fills sums (5,) with float64 sums of |V0|, |V1|,
     # |E0|, |E1| and |m|.
     # Each row goes through a few short loops, each touching at most four arrays: a row is
@@ -70,8 +107,9 @@ def _motion_ema_rows(frame, previous, fused, envelope, motion, columns, params, 
         for i in range(run):
             columns[k, i] = 0.0
     for y in range(height):
-        f = frame[y]
-        p = previous[y]
+        raw = frame[y]
+        kept = previous[y]
+        f = _values(raw, rows[0], scale)
         m = motion[y % motion.shape[0]]  # one scratch row when the motion is not kept
         v0 = fused[0, y]
         v1 = fused[1, y]
@@ -79,7 +117,6 @@ def _motion_ema_rows(frame, previous, fused, envelope, motion, columns, params, 
         e1 = envelope[1, y]
         if first:
             for i in range(run):
-                p[i] = f[i]
                 m[i] = np.float32(0.0)
             for i in range(run):
                 v0[i] = f[i]
@@ -88,12 +125,13 @@ def _motion_ema_rows(frame, previous, fused, envelope, motion, columns, params, 
                 v1[i] = np.float32(0.0)
                 e1[i] = np.float32(0.0)
         else:
+            p = _values(kept, rows[1], scale)
             for i in range(run):
                 m[i] = (f[i] - p[i]) * gain
-            for i in range(run):
-                p[i] = f[i]
             _ema_pair(v0, f, alpha, e0, momentum)
             _ema_pair(v1, m, alpha, e1, momentum)
+        for i in range(run):
+            kept[i] = raw[i]
         _add_abs(columns[0], v0)
         _add_abs(columns[1], v1)
         _add_abs(columns[2], e0)
@@ -107,8 +145,9 @@ def _motion_ema_rows(frame, previous, fused, envelope, motion, columns, params, 
 
 
 @njit(cache=True, nogil=True)
-def _ring_store_rows(frame, slot_a, slot_b, columns, sums):
-    # frame/slots (H, R); columns (2, R) float64 scratch. Fills sums with [sum v, sum v^2].
+def _ring_store_rows(frame, slot_a, slot_b, columns, rows, scale, sums):
+    # frame/slots (H, R) of one dtype; columns (2, R) float64 scratch; rows (1, R) float32
+    # scratch for the pixels' values. Fills sums with [sum v, sum v^2] of the float values.
     height, run = frame.shape
     total = columns[0]
     squares = columns[1]
@@ -123,8 +162,9 @@ def _ring_store_rows(frame, slot_a, slot_b, columns, sums):
             a[i] = f[i]
         for i in range(run):
             b[i] = f[i]
+        v = _values(a, rows[0], scale)
         for i in range(run):
-            w = np.float64(a[i])
+            w = np.float64(v[i])
             total[i] += w
             squares[i] += w * w
     sums[0] = 0.0
@@ -134,11 +174,77 @@ def _ring_store_rows(frame, slot_a, slot_b, columns, sums):
         sums[1] += squares[i]
 
 
-def _rows(array: np.ndarray, name: str) -> np.ndarray:
-    """A C-contiguous float32 (..., H, W, C) array viewed as (..., H, W*C) rows."""
-    if array.dtype != F32 or not array.flags.c_contiguous:
-        raise ValueError(f"{name} must be a C-contiguous float32 array, got {array.dtype}")
+@njit(cache=True, nogil=True)
+def _collapse_pixel_rows(pixels, weights, out, scale):
+    # pixels (D, H, R) integers, out (H, R) float32: out = sum_z (pixels[z] / scale) w[z],
+    # in z order from 0.0, four slices at a time as (((acc + a) + b) + c) + d, which is the
+    # order of stv_kernels.collapse one slice at a time: bit-exact with collapsing the float
+    # volume. Serial (the video's compute thread; no thread pool to start).
+    depth, height, run = pixels.shape
+    for y in range(height):
+        acc = out[y]
+        for i in range(run):
+            acc[i] = np.float32(0.0)
+        z = 0
+        while z + 4 <= depth:
+            w0 = weights[z]
+            w1 = weights[z + 1]
+            w2 = weights[z + 2]
+            w3 = weights[z + 3]
+            r0 = pixels[z, y]
+            r1 = pixels[z + 1, y]
+            r2 = pixels[z + 2, y]
+            r3 = pixels[z + 3, y]
+            for i in range(run):
+                a = (acc[i] + (np.float32(r0[i]) / scale) * w0) + (np.float32(r1[i]) / scale) * w1
+                acc[i] = (a + (np.float32(r2[i]) / scale) * w2) + (np.float32(r3[i]) / scale) * w3
+            z += 4
+        while z < depth:
+            w = weights[z]
+            row = pixels[z, y]
+            for i in range(run):
+                acc[i] += (np.float32(row[i]) / scale) * w
+            z += 1
+
+
+@njit(cache=True, nogil=True)
+def _quantise_rows(image, out, top):
+    # image (H, R) float32 -> out (H, R) integers: trunc(clamp(v*top + 0.5, 0, top)) with NaN
+    # -> 0, as two float32 operations (no fused multiply-add), SPEC Part G step 5.
+    height, run = image.shape
+    for y in range(height):
+        src = image[y]
+        dst = out[y]
+        for i in range(run):
+            v = src[i]
+            if v != v:
+                v = np.float32(0.0)
+            v = v * top
+            v = v + np.float32(0.5)
+            v = min(max(v, np.float32(0.0)), top)
+            dst[i] = v
+
+
+def _rows(array: np.ndarray, name: str, pixels: bool = False) -> np.ndarray:
+    """A C-contiguous (..., H, W, C) array viewed as (..., H, W*C) rows.
+
+    float32, or with ``pixels`` also uint8/uint16.
+    """
+    allowed = array.dtype == F32 or (pixels and array.dtype in PIXEL_DTYPES)
+    if not allowed or not array.flags.c_contiguous:
+        kinds = "float32, uint8 or uint16" if pixels else "float32"
+        raise ValueError(f"{name} must be a C-contiguous {kinds} array, got {array.dtype}")
     return array.reshape(*array.shape[:-2], array.shape[-2] * array.shape[-1])
+
+
+def _scale(frame: np.ndarray) -> np.float32:
+    return F32(1.0) if frame.dtype == F32 else pixel_scale(frame.dtype)
+
+
+def _value_rows(frame: np.ndarray, count: int) -> np.ndarray:
+    """float32 scratch rows for the values of integer pixels (a token one for float32)."""
+    run = frame.shape[-2] * frame.shape[-1] if frame.dtype != F32 else 1
+    return np.empty((count, run), dtype=F32)
 
 
 def count_nonfinite(frame: np.ndarray) -> int:
@@ -162,7 +268,8 @@ def motion_ema_step(
 
     Parameters are those of :func:`stv_kernels.video_frame_reference.motion_ema_step`, plus
     ``columns``: optional float64 (5, W*C) scratch, reused across frames by the caller.
-    Every array must be C-contiguous float32 of matching (H, W, C).
+    Every array must be C-contiguous of matching (H, W, C): float32, except that ``frame``
+    and ``previous`` may both be integer pixels of one dtype (uint8 or uint16).
 
     Returns
     -------
@@ -176,6 +283,10 @@ def motion_ema_step(
             f"motion_ema_step needs previous {shape} and fused/envelope {(2, *shape)}, got "
             f"{previous.shape}, {fused.shape}, {envelope.shape}"
         )
+    if previous.dtype != frame.dtype:
+        raise ValueError(
+            f"previous must have the frame's dtype {frame.dtype}, got {previous.dtype}"
+        )
     run = w * c
     if motion is None:
         motion = np.empty((1, 1, run), dtype=F32)  # one row of scratch
@@ -186,13 +297,15 @@ def motion_ema_step(
     params = np.array([gain, alpha, momentum], dtype=F32)
     sums = np.empty(5, dtype=np.float64)
     _motion_ema_rows(
-        _rows(frame, "frame"),
-        _rows(previous, "previous"),
+        _rows(frame, "frame", pixels=True),
+        _rows(previous, "previous", pixels=True),
         _rows(fused, "fused"),
         _rows(envelope, "envelope"),
         _rows(motion, "motion"),
         columns,
+        _value_rows(frame, 2),
         params,
+        _scale(frame),
         bool(first),
         sums,
     )
@@ -211,18 +324,82 @@ def ring_store(
     """Copy ``frame`` into ``slot_a`` and ``slot_b`` in one pass; return float64 [sum, sum v^2].
 
     ``columns``: optional float64 (2, W*C) scratch reused by the caller. All three arrays are
-    C-contiguous float32 (H, W, C).
+    C-contiguous (H, W, C) of one dtype: float32, or integer pixels (uint8/uint16), whose
+    sums are those of their float32 values.
     """
     if slot_a.shape != frame.shape or slot_b.shape != frame.shape:
         raise ValueError(
             f"ring slots must have the frame's shape {frame.shape}, got {slot_a.shape}, "
             f"{slot_b.shape}"
         )
+    if slot_a.dtype != frame.dtype or slot_b.dtype != frame.dtype:
+        raise ValueError(f"ring slots must have the frame's dtype {frame.dtype}")
     run = frame.shape[1] * frame.shape[2]
     if columns is None or columns.shape != (2, run) or columns.dtype != np.float64:
         columns = np.empty((2, run), dtype=np.float64)
     sums = np.empty(2, dtype=np.float64)
     _ring_store_rows(
-        _rows(frame, "frame"), _rows(slot_a, "slot_a"), _rows(slot_b, "slot_b"), columns, sums
+        _rows(frame, "frame", pixels=True),
+        _rows(slot_a, "slot_a", pixels=True),
+        _rows(slot_b, "slot_b", pixels=True),
+        columns,
+        _value_rows(frame, 1),
+        _scale(frame),
+        sums,
     )
     return sums
+
+
+def collapse_pixels(
+    pixels: np.ndarray, weights: np.ndarray, out: np.ndarray | None = None
+) -> np.ndarray:
+    """``collapse_weighted`` of the float32 volume ``pixels / (2**bits - 1)``, bit for bit.
+
+    Parameters
+    ----------
+    pixels : ndarray
+        C-contiguous uint8 or uint16 (D, H, W, C) volume of pixels (a frame ring's window).
+    weights : ndarray
+        D float32 weights, one per slice, not normalised.
+    out : ndarray, optional
+        C-contiguous float32 (H, W, C) that receives the picture.
+
+    Returns
+    -------
+    ndarray
+        ``out``: ``sum_z (pixels[z] / scale) * weights[z]`` accumulated in z order in float32.
+    """
+    if pixels.ndim != 4 or pixels.dtype not in PIXEL_DTYPES:
+        raise ValueError(f"pixels must be a uint8 or uint16 (D, H, W, C) array, got {pixels.dtype}")
+    d, h, wd, c = pixels.shape
+    w = np.ascontiguousarray(weights, dtype=F32)
+    if w.shape != (d,):
+        raise ValueError(f"weights must have length {d}, got shape {w.shape}")
+    if out is None:
+        out = np.empty((h, wd, c), dtype=F32)
+    elif out.shape != (h, wd, c) or out.dtype != F32 or not out.flags.c_contiguous:
+        raise ValueError(f"out must be a C-contiguous float32 array of shape {(h, wd, c)}")
+    _collapse_pixel_rows(
+        _rows(pixels, "pixels", pixels=True), w, _rows(out, "out"), pixel_scale(pixels.dtype)
+    )
+    return out
+
+
+def quantise(image: np.ndarray, dtype=np.uint8, out: np.ndarray | None = None) -> np.ndarray:
+    """float32 (H, W, C) in [0, 1] -> uint8 (or uint16) pixels, SPEC Part G step 5.
+
+    ``trunc(clamp(v*top + 0.5, 0, top))`` in float32 with NaN -> 0 and +/-inf clamped (top =
+    255 or 65535): what :func:`stv_kernels.video_frame_reference.quantise` gives, in one pass.
+    """
+    dtype = np.dtype(dtype)
+    if dtype not in PIXEL_DTYPES:
+        raise ValueError(f"dtype must be uint8 or uint16, got {dtype}")
+    image = np.ascontiguousarray(image, dtype=F32)
+    if image.ndim != 3:
+        raise ValueError(f"image must be (H, W, C), got shape {image.shape}")
+    if out is None:
+        out = np.empty(image.shape, dtype=dtype)
+    elif out.shape != image.shape or out.dtype != dtype or not out.flags.c_contiguous:
+        raise ValueError(f"out must be a C-contiguous {dtype} array of shape {image.shape}")
+    _quantise_rows(_rows(image, "image"), _rows(out, "out", pixels=True), pixel_scale(dtype))
+    return out

@@ -14,6 +14,10 @@ in float64 on purpose (a frame has ~10^6 values) and rounded to float32.
 
 ``ring_store``: a frame copied into two slots of a frame ring, with its sum and sum of
 squares (float64) for the slice statistics of the ring's volume.
+
+``collapse_pixels``: the weighted collapse of a ring of integer pixels, which stand for the
+float32 values ``pixels / (2**bits - 1)`` (:func:`values`); ``motion_ema_step`` and
+``ring_store`` take such pixels too. ``quantise``: float32 -> 8- or 16-bit pixels (SPEC Part G).
 """
 
 from __future__ import annotations
@@ -21,6 +25,13 @@ from __future__ import annotations
 import numpy as np
 
 F32 = np.float32
+
+
+def values(frame: np.ndarray) -> np.ndarray:
+    """The float32 values of a frame: float32 as it is, uint8/uint16 pixels / 255 or 65535."""
+    if frame.dtype == F32:
+        return frame
+    return np.divide(frame, F32(np.iinfo(frame.dtype).max), dtype=F32)
 
 
 def abs_mean(values: np.ndarray) -> np.float32:
@@ -52,9 +63,10 @@ def motion_ema_step(
     Parameters
     ----------
     frame : ndarray
-        float32 (H, W, C) frame, finite (the caller checks).
+        float32 (H, W, C) frame, finite (the caller checks), or uint8/uint16 pixels standing
+        for :func:`values` of them.
     previous : ndarray
-        float32 (H, W, C): the previous frame; overwritten with ``frame``.
+        (H, W, C) of the frame's dtype: the previous frame; overwritten with ``frame``.
     fused, envelope : ndarray
         float32 (2, H, W, C) running volume and its envelope, updated in place.
     gain, alpha, momentum : float32
@@ -72,19 +84,20 @@ def motion_ema_step(
     ndarray
         float32 (4,): mean |fused[0]|, mean |fused[1]|, mean |envelope|, mean |motion|.
     """
+    raw, frame = frame, values(frame)
     if first:
         m = np.zeros_like(frame)
         fused[0] = frame
         fused[1] = m
         envelope[...] = fused
     else:
-        m = np.subtract(frame, previous, dtype=F32)
+        m = np.subtract(frame, values(previous), dtype=F32)
         m *= gain
         _ema(fused[0], frame, alpha)
         _ema(fused[1], m, alpha)
         _ema(envelope[0], fused[0], momentum)
         _ema(envelope[1], fused[1], momentum)
-    np.copyto(previous, frame)
+    np.copyto(previous, raw)
     if motion is not None:
         np.copyto(motion, m)
     return np.array(
@@ -105,10 +118,39 @@ def ring_store(
     """Copy ``frame`` into ``slot_a`` and ``slot_b``; return float64 [sum v, sum v^2].
 
     The sums are those of :func:`stv_kernels.reference.slice_statistics` (pairwise float64),
-    so the mean, energy and one-pass std derived from them match it to the bit. ``columns``
-    is ignored (scratch of the numba twin).
+    so the mean, energy and one-pass std derived from them match it to the bit; integer
+    pixels are summed as their :func:`values`. ``columns`` is ignored (scratch of the numba
+    twin).
     """
     np.copyto(slot_a, frame)
     np.copyto(slot_b, frame)
-    flat = frame.reshape(1, -1).astype(np.float64)
+    flat = values(frame).reshape(1, -1).astype(np.float64)
     return np.array([flat.sum(axis=1)[0], (flat * flat).sum(axis=1)[0]])
+
+
+def collapse_pixels(
+    pixels: np.ndarray, weights: np.ndarray, out: np.ndarray | None = None
+) -> np.ndarray:
+    """``sum_z values(pixels[z]) * weights[z]`` in z order in float32 (SPEC A.2.1)."""
+    from .reference import collapse_weighted
+
+    return collapse_weighted(values(pixels), weights, out=out)
+
+
+def quantise(image: np.ndarray, dtype=np.uint8, out: np.ndarray | None = None) -> np.ndarray:
+    """float32 -> pixels: ``trunc(clamp(v*top + 0.5, 0, top))`` in float32, NaN -> 0 first.
+
+    top is 255 (uint8) or 65535 (uint16); two float32 operations, not a fused v*top+0.5, as
+    torchvision's save_image does them (SPEC Part G step 5).
+    """
+    dtype = np.dtype(dtype)
+    top = F32(np.iinfo(dtype).max)
+    v = np.array(image, dtype=F32, copy=True)
+    v[np.isnan(v)] = F32(0.0)
+    np.multiply(v, top, out=v)
+    np.add(v, F32(0.5), out=v)
+    np.clip(v, F32(0.0), top, out=v)
+    if out is None:
+        return v.astype(dtype)
+    np.copyto(out, v, casting="unsafe")
+    return out

@@ -50,15 +50,14 @@ _PIL_MODES = {1: "L", 3: "RGB", 4: "RGBA"}
 
 
 def _quantise(arr: np.ndarray, top: int, dtype: type) -> np.ndarray:
-    """trunc(clamp(v*top + 0.5, 0, top)) in float32, NaN mapped to 0 first (Part G step 5)."""
-    values = np.array(arr, dtype=np.float32, copy=True)
-    values[np.isnan(values)] = np.float32(0.0)
-    # Two separate float32 operations (not a fused v*top+0.5), as torchvision does them.
-    np.multiply(values, np.float32(top), out=values)
-    np.add(values, np.float32(0.5), out=values)
-    np.clip(values, np.float32(0.0), np.float32(top), out=values)
-    # The cast truncates towards zero; every value is now in [0, top], so it is well defined.
-    return values.astype(dtype)
+    """trunc(clamp(v*top + 0.5, 0, top)) in float32, NaN mapped to 0 first (Part G step 5).
+
+    The NumPy definition lives with the kernels (``stv_kernels.video_frame_reference``, NumPy
+    only), where the encoder's one-pass numba twin is tested against it.
+    """
+    from stv_kernels.video_frame_reference import quantise
+
+    return quantise(arr, dtype)
 
 
 def to_uint8(arr: np.ndarray) -> np.ndarray:

@@ -86,3 +86,117 @@ def test_count_nonfinite_both_backends():
     frame[2, 4, 0] = np.inf
     frame[1, 0, 1] = -np.inf
     assert fast.count_nonfinite(frame) == ref.count_nonfinite(frame) == 3
+
+
+# ---------------------------------------------------------------- integer pixels
+
+
+def _pixels(rng, shape, dtype):
+    return rng.integers(0, np.iinfo(dtype).max + 1, shape, dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+@pytest.mark.parametrize("shape", [(7, 5, 3), (3, 17, 1)])
+def test_motion_ema_step_on_pixels_equals_the_float_frames(dtype, shape):
+    # pixels stand for pixels / (2**bits - 1): the very division stv's reader does
+    rng = np.random.default_rng(11)
+    frames = [_pixels(rng, shape, dtype) for _ in range(4)]
+    floats = [np.divide(f, F32(np.iinfo(dtype).max), dtype=F32) for f in frames]
+    px_prev, fused_a, env_a = np.zeros(shape, dtype), *_state(shape)[1:]
+    fl_state, ref_state = _state(shape), (np.zeros(shape, dtype), *_state(shape)[1:])
+    params = (F32(1.3), F32(0.35), F32(0.25))
+    for k in range(4):
+        ma, mb, mc = (np.empty(shape, F32) for _ in range(3))
+        ea = fast.motion_ema_step(frames[k], px_prev, fused_a, env_a, *params, k == 0, ma)
+        eb = fast.motion_ema_step(floats[k], *fl_state, *params, k == 0, mb)
+        ec = ref.motion_ema_step(frames[k], *ref_state, *params, k == 0, mc)
+        np.testing.assert_array_equal(fused_a, fl_state[1])
+        np.testing.assert_array_equal(env_a, fl_state[2])
+        np.testing.assert_array_equal(fused_a, ref_state[1])
+        np.testing.assert_array_equal(ma, mb)
+        np.testing.assert_array_equal(ma, mc)
+        np.testing.assert_array_equal(px_prev, frames[k])  # the previous frame stays pixels
+        np.testing.assert_array_equal(ref_state[0], frames[k])
+        np.testing.assert_array_equal(ea, eb)
+        np.testing.assert_allclose(ea, ec, rtol=1e-6)
+
+
+def test_motion_ema_step_refuses_mixed_frame_and_previous():
+    prev, fused, env = _state((2, 3, 1))
+    with pytest.raises(ValueError, match="dtype"):
+        fast.motion_ema_step(
+            np.zeros((2, 3, 1), np.uint8), prev, fused, env, F32(1), F32(0.5), F32(0.5), True
+        )
+    with pytest.raises(ValueError, match="float32, uint8 or uint16"):
+        fast.motion_ema_step(
+            np.zeros((2, 3, 1), np.int8),
+            np.zeros((2, 3, 1), np.int8),
+            fused,
+            env,
+            F32(1),
+            F32(0.5),
+            F32(0.5),
+            True,
+        )
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_ring_store_of_pixels_sums_their_values(dtype):
+    frame = _pixels(np.random.default_rng(5), (4, 6, 3), dtype)
+    slots = np.zeros((2, 4, 6, 3), dtype)
+    got = fast.ring_store(frame, slots[0], slots[1])
+    want = ref.ring_store(frame, np.empty_like(frame), np.empty_like(frame))
+    np.testing.assert_array_equal(slots[0], frame)
+    np.testing.assert_array_equal(slots[1], frame)
+    flat = np.divide(frame, F32(np.iinfo(dtype).max), dtype=F32).astype(np.float64).ravel()
+    np.testing.assert_allclose(got, [flat.sum(), (flat * flat).sum()], rtol=1e-12)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    with pytest.raises(ValueError, match="dtype"):
+        fast.ring_store(frame, np.empty(frame.shape, F32), np.empty(frame.shape, F32))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+@pytest.mark.parametrize("depth", [1, 3, 4, 5, 9])
+def test_collapse_pixels_is_the_float_collapse_bit_for_bit(dtype, depth):
+    from stv_kernels import collapse, reference
+
+    rng = np.random.default_rng(depth)
+    pixels = _pixels(rng, (depth, 5, 7, 3), dtype)
+    weights = (rng.random(depth, dtype=F32) - F32(0.3)).astype(F32)
+    volume = np.divide(pixels, F32(np.iinfo(dtype).max), dtype=F32)
+    want = reference.collapse_weighted(volume, weights)
+    np.testing.assert_array_equal(fast.collapse_pixels(pixels, weights), want)
+    np.testing.assert_array_equal(collapse.collapse_weighted(volume, weights), want)
+    np.testing.assert_array_equal(ref.collapse_pixels(pixels, weights), want)
+    out = np.full((5, 7, 3), np.nan, F32)
+    assert fast.collapse_pixels(pixels, weights, out=out) is out
+    np.testing.assert_array_equal(out, want)
+
+
+def test_collapse_pixels_checks_its_arguments():
+    pixels = np.zeros((2, 3, 4, 1), np.uint8)
+    with pytest.raises(ValueError, match="length 2"):
+        fast.collapse_pixels(pixels, np.ones(3, F32))
+    with pytest.raises(ValueError, match="uint8 or uint16"):
+        fast.collapse_pixels(pixels.astype(F32), np.ones(2, F32))
+    with pytest.raises(ValueError, match="out must be"):
+        fast.collapse_pixels(pixels, np.ones(2, F32), out=np.empty((3, 4, 1), np.float64))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_quantise_equals_the_reference_and_save_image_rule(dtype):
+    rng = np.random.default_rng(2)
+    image = (rng.random((9, 11, 3), dtype=F32) * F32(1.4) - F32(0.2)).astype(F32)
+    image[0, 0] = [np.nan, np.inf, -np.inf]
+    image[1, 0] = [0.5, 1.0, 0.0]
+    top = np.iinfo(dtype).max
+    got = fast.quantise(image, dtype)
+    np.testing.assert_array_equal(got, ref.quantise(image, dtype))
+    assert got.dtype == dtype
+    assert list(got[0, 0]) == [0, top, 0]
+    assert list(got[1, 0]) == [(top + 1) // 2, top, 0]  # 0.5 rounds half up: 128 for 8 bits
+    # every representable 8-bit level survives a round trip through its float value
+    levels = (np.arange(256, dtype=F32) / F32(255)).reshape(16, 16, 1)
+    np.testing.assert_array_equal(fast.quantise(levels).ravel(), np.arange(256))
+    out = np.empty(image.shape, dtype)
+    assert fast.quantise(image, dtype, out=out) is out
