@@ -46,6 +46,7 @@ import numpy as np
 from .errors import InputError, InvalidValue, StvError
 from .pipeline import GridSettings, ProjectionSettings
 from .pipeline_outputs import claim_outputs
+from .pixel_volume import PIXEL_DTYPES, PixelVolume
 from .video_outputs import METRICS, ClipSinks, metric, open_temporaries, plan_outputs
 
 F32 = np.float32
@@ -178,11 +179,16 @@ class FrameRing:
     (t - m + 1) % depth: no allocation and no reordering per frame. The same pass that
     stores a frame takes its sum and sum of squares, so :meth:`profile` gives the window's
     slice statistics without reading the window again.
+
+    The ring keeps the frames' dtype: float32, or uint8/uint16 pixels (a decoded clip), which
+    stand for ``pixels / (2**bits - 1)`` and take a quarter (half) of the memory; the sums are
+    those of the float values either way.
     """
 
-    def __init__(self, depth: int, shape: tuple[int, int, int]) -> None:
+    def __init__(self, depth: int, shape: tuple[int, int, int], dtype=F32) -> None:
         self.depth = depth
-        self._buffer = np.empty((2 * depth, *shape), dtype=F32)
+        self.dtype = np.dtype(dtype)
+        self._buffer = np.empty((2 * depth, *shape), dtype=self.dtype)
         self._sums = np.zeros((depth, 2), dtype=np.float64)  # per slot: sum v, sum v^2
         self._columns = np.empty((2, shape[1] * shape[2]), dtype=np.float64)
         self._values = shape[0] * shape[1] * shape[2]
@@ -203,7 +209,7 @@ class FrameRing:
 
         self._t += 1
         slot = self._t % self.depth
-        image = np.ascontiguousarray(image, dtype=F32)
+        image = np.ascontiguousarray(image, dtype=self.dtype)
         self._sums[slot] = frame_kernels().ring_store(
             image, self._buffer[slot], self._buffer[slot + self.depth], self._columns
         )
@@ -235,45 +241,68 @@ class StreamingProjection:
     """The per-frame model without any files: pipeline, frame ring, stream projector.
 
     ``push(image, timestamp)`` returns ``(projection, pipeline_output, reset)``; a library
-    user can drive it with frames from anywhere. Raises InputError on a frame of a new size.
+    user can drive it with frames from anywhere. A frame is float32 (H, W, C), or uint8/uint16
+    pixels standing for ``pixels / (2**bits - 1)`` (what the readers decode): those stay
+    pixels all the way to the collapse, with the same results bit for bit and a quarter of the
+    memory traffic. Raises InputError on a frame of a new size or kind.
     """
 
     def __init__(self, stream: StreamSettings, name: str = "clip") -> None:
         self.stream, self.name = stream, name
         self.pipeline = make_pipeline(stream)
         self.projector = make_stream_projector(stream)
+        self._refines = stream.diffuse_iterations > 0 or stream.super_resolution is not None
         self.resets: list[int] = []
         self._ring: FrameRing | None = None
         self._shape: tuple[int, ...] | None = None
         self._index = 0
 
-    def push(self, image: np.ndarray, timestamp: float):
-        """Project the newest frame over the last ``depth`` frames (see the module docstring)."""
+    def push(self, image: np.ndarray, timestamp: float, out: np.ndarray | None = None):
+        """Project the newest frame over the last ``depth`` frames (see the module docstring).
+
+        ``out``: a C-contiguous float32 array of the projection's shape to project into
+        (e.g. the previous projection, once its consumers are done with it), instead of a new
+        array per frame.
+        """
         index = self._index
+        image = np.asarray(image)
+        if image.ndim == 2:
+            image = image[:, :, np.newaxis]
+        pixels = image.dtype in PIXEL_DTYPES
+        if not pixels:
+            image = np.ascontiguousarray(image, dtype=F32)
         if self._shape is None:
             self._shape = image.shape
-            self._ring = FrameRing(self.stream.depth, image.shape)
+            self._ring = FrameRing(self.stream.depth, image.shape, image.dtype)
         elif image.shape != self._shape:
             raise InputError(
                 f"{self.name}: frame {index} has size {_size(image.shape)} but the clip "
                 f"started at {_size(self._shape)}; a clip must keep one frame size"
             )
-        result = self.pipeline.push(image, timestamp, keep_arrays=False)
+        elif image.dtype != self._ring.dtype:
+            raise InputError(
+                f"{self.name}: frame {index} is {image.dtype} but the clip started with "
+                f"{self._ring.dtype} frames; a clip must keep one pixel format"
+            )
+        if pixels:
+            result = self.pipeline.push_pixels(image, timestamp, keep_arrays=False)
+        else:
+            result = self.pipeline.push(image, timestamp, keep_arrays=False)
         cut = self.stream.scene_cut
         reset = cut is not None and index > 0 and metric(result.atlas, METRICS[0]) > cut
         if reset:
             self._ring.clear()
             self.projector.reset()
             self.resets.append(index)
-        volume = _volume(self._ring.push(image))
+        volume = _volume(self._ring.push(image), refine=self._refines)
         profile = self._ring.profile()  # the generator's statistics, without another pass
         if self.stream.calibrate:
             chrono = result.chrono_snapshot.summary
             projection, _ = self.projector.step(
-                volume, chrono=chrono, atlas=result.atlas, profile=profile
+                volume, chrono=chrono, atlas=result.atlas, profile=profile, out=out
             )
         else:
-            projection, _ = self.projector.step(volume, profile=profile)
+            projection, _ = self.projector.step(volume, profile=profile, out=out)
         self._index += 1
         return np.ascontiguousarray(projection, dtype=F32), result, reset
 
@@ -325,11 +354,14 @@ def run_clip(
         stack.enter_context(reader)
         temp = open_temporaries(stack, paths, replace)
         sinks = ClipSinks(stack, temp, path, info, settings.output, total)
+        reuse = not sinks.keeps_frames
+        projection = None
         try:
             for frame in reader:
                 index = frame.index
                 wall, cpu = time.perf_counter(), time.thread_time()
-                projection, result, reset = model.push(frame.image, frame.timestamp)
+                out = projection if reuse else None  # one buffer, unless an output keeps them
+                projection, result, reset = model.push(frame.pixels, frame.timestamp, out)
                 compute[0] += time.perf_counter() - wall
                 compute[1] += time.thread_time() - cpu
                 sinks.add(index, projection, result, reset)
@@ -378,7 +410,16 @@ def _print_timing(path: Path, seconds: float, sinks, reader, compute: list[float
     )
 
 
-def _volume(window: np.ndarray):
-    from .volume import ZSpaceVolume
+def _volume(window: np.ndarray, refine: bool = False):
+    """The ring's window as a volume, adopted without a copy.
 
-    return ZSpaceVolume(window)  # adopts the contiguous window without a copy
+    Pixels become a :class:`PixelVolume`, collapsed as pixels; the refinement stages
+    (diffusion, interpolation, upscaling) work on float volumes, so with refinement they get
+    the float copy.
+    """
+    if window.dtype == F32:
+        from .volume import ZSpaceVolume
+
+        return ZSpaceVolume(window)
+    volume = PixelVolume(window)
+    return volume.to_volume() if refine else volume

@@ -2,8 +2,10 @@
 
 ``VideoReader`` decodes a clip lazily on a background thread into a bounded queue, so the
 caller's compute overlaps decoding and at most ``queue_size`` frames wait in memory.
-``FolderReader`` does the same for a folder of images (a clip too). Frames are float32
-(H, W, C) in [0, 1]: RGB, or one channel when the clip's pixel format is grey. The way out is
+``FolderReader`` does the same for a folder of images (a clip too). A frame's ``pixels`` are
+what was decoded, uint8 or uint16 (H, W, C): RGB, or one channel when the clip's pixel
+format is grey; its ``image`` is those as float32 in [0, 1] (``to_float``), made on first
+use: ``stv video`` computes on the pixels and never makes it. The way out is
 :mod:`stv_cli.video_writer`; the other outputs of ``stv video`` are :mod:`stv_cli.video_outputs`
 and the synthetic test clip is :mod:`stv_cli.video_clips`.
 
@@ -12,6 +14,7 @@ PyAV is imported on first use: ``stv --help`` must not pay for it.
 
 from __future__ import annotations
 
+import functools
 import queue
 import threading
 import time
@@ -48,11 +51,20 @@ class VideoInfo:
 
 @dataclass(frozen=True)
 class Frame:
-    """One decoded frame: 0-based index, timestamp (index / fps, in seconds), image."""
+    """One decoded frame: 0-based index, timestamp (index / fps, in seconds), pixels.
+
+    ``pixels`` is uint8 or uint16 (H, W, C) as decoded; ``image`` is float32 in [0, 1]
+    (:func:`to_float` of the pixels), made once, on first use.
+    """
 
     index: int
     timestamp: float
-    image: np.ndarray
+    pixels: np.ndarray
+
+    @functools.cached_property
+    def image(self) -> np.ndarray:
+        """The float32 (H, W, C) image in [0, 1]."""
+        return to_float(self.pixels)
 
 
 def _av():
@@ -145,6 +157,11 @@ def count_frames(path: str | Path) -> int:
 def frame_total(info: VideoInfo) -> int:
     """The clip's frame count: the header's, else counted from packets."""
     return info.frame_count if info.frame_count else count_frames(info.path)
+
+
+def channels_last(pixels: np.ndarray) -> np.ndarray:
+    """(H, W) grey pixels gain a channel axis: (H, W, 1); (H, W, C) as they are."""
+    return pixels[:, :, None] if pixels.ndim == 2 else pixels
 
 
 def to_float(pixels: np.ndarray) -> np.ndarray:
@@ -265,8 +282,8 @@ class VideoReader(_FrameSource):
         index, rate = 0, float(self.info.fps)
         try:
             for frame in container.decode(stream):
-                image = to_float(frame.to_ndarray(format=fmt))
-                if not put(Frame(index, index / rate, image)):
+                pixels = channels_last(frame.to_ndarray(format=fmt))
+                if not put(Frame(index, index / rate, pixels)):
                     return
                 index += 1
         except (av.FFmpegError, OSError) as exc:
@@ -298,8 +315,8 @@ def list_frame_files(folder: str | Path) -> list[Path]:
     return sorted(files, key=lambda p: natural_sort_key(p.name))
 
 
-def read_image(path: Path) -> np.ndarray:
-    """One image file -> float32 (H, W, C) in [0, 1]: grey stays grey, alpha is dropped."""
+def read_pixels(path: Path) -> np.ndarray:
+    """One image file -> uint8 or uint16 (H, W, C) pixels: grey stays grey, alpha is dropped."""
     from PIL import Image
 
     with Image.open(path) as img:
@@ -309,7 +326,7 @@ def read_image(path: Path) -> np.ndarray:
             pixels = np.asarray(img.convert("L"))
         else:
             pixels = np.asarray(img.convert("RGB"))
-    return to_float(pixels)
+    return channels_last(pixels)
 
 
 class FolderReader(_FrameSource):
@@ -322,7 +339,7 @@ class FolderReader(_FrameSource):
         self.files = list_frame_files(self.path)
         if not self.files:
             raise InputError(f"{self.path}: has no frames (no image files)")
-        first = read_image(self.files[0])
+        first = read_pixels(self.files[0])
         self.info = VideoInfo(
             path=self.path,
             width=first.shape[1],
@@ -337,12 +354,12 @@ class FolderReader(_FrameSource):
     def _produce(self, put) -> None:
         for index, file in enumerate(self.files):
             try:
-                image = read_image(file)
+                pixels = read_pixels(file)
             except OSError as exc:
                 raise InputError(
                     f"{self.path}: cannot read frame {index} ({file.name}): {exc}"
                 ) from exc
-            if not put(Frame(index, index / float(self.info.fps), image)):
+            if not put(Frame(index, index / float(self.info.fps), pixels)):
                 return
 
 

@@ -185,7 +185,7 @@ class ContactSheet:
         """Keep ``image`` if ``index`` is a multiple of the current step."""
         if index % self.every:
             return
-        self.cells.append(image)
+        self.cells.append(image.copy())  # the caller may reuse its frame buffer
         if len(self.cells) > self.max_cells:
             self.cells = self.cells[::2]  # indices stay multiples of the doubled step
             self.every *= 2
@@ -239,6 +239,15 @@ class ClipSinks:
         self.sheet = ContactSheet(out.every, total, out.max_cells) if wants_sheet else None
         self.exposure = None
         self.frames = 0
+
+    @property
+    def keeps_frames(self) -> bool:
+        """Whether an output holds on to the projected frames after :meth:`add` returns.
+
+        Only the frame images do (their writer thread encodes them later); otherwise the
+        caller may project every frame into one buffer.
+        """
+        return self.save_frame is not None
 
     def add(self, index: int, projection: np.ndarray, result, reset: bool) -> None:
         """Hand one projected frame (and its pipeline output) to every output."""

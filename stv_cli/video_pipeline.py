@@ -43,6 +43,9 @@ __all__ = [
     "weight_entropy",
 ]
 
+#: The integer frames :meth:`VideoPipeline.push_pixels` takes.
+PIXEL_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16))
+
 #: The note every pipeline atlas carries.
 Z_DYNAMICS_NOTE = "video.pipeline.z_dynamics"
 
@@ -293,7 +296,7 @@ class VideoPipeline:
         """The resonance envelope (2, H, W, C) (not a copy), or None before the first frame."""
         return self._envelope
 
-    def _check_frame(self, frame) -> np.ndarray:
+    def _check_frame(self, frame, pixels: bool = False) -> np.ndarray:
         index = self._index
         array = np.asarray(frame)
         if array.ndim == 2:
@@ -303,16 +306,19 @@ class VideoPipeline:
                 f"frame {index} must be a non-empty (H, W) or (H, W, C) array, got shape "
                 f"{np.shape(frame)}"
             )
-        array = np.ascontiguousarray(array, dtype=F32)
+        if pixels and array.dtype not in PIXEL_DTYPES:
+            raise InvalidValue(f"frame {index} pixels must be uint8 or uint16, got {array.dtype}")
+        array = np.ascontiguousarray(array, dtype=None if pixels else F32)
         if self._frame_shape is not None and array.shape != self._frame_shape:
             raise ShapeMismatch(
                 f"frame {index} has size {_size(array.shape)} but frame 0 had "
                 f"{_size(self._frame_shape)} (width x height x channels); a clip must keep "
                 "one frame size"
             )
-        bad = frame_kernels().count_nonfinite(array)
-        if bad:
-            raise NonFiniteValue(f"frame {index} has {bad} NaN or infinite values")
+        if not pixels:  # integer pixels are always finite
+            bad = frame_kernels().count_nonfinite(array)
+            if bad:
+                raise NonFiniteValue(f"frame {index} has {bad} NaN or infinite values")
         return array
 
     def push(self, frame, timestamp: float, *, keep_arrays: bool = True) -> VideoPipelineOutput:
@@ -336,11 +342,33 @@ class VideoPipeline:
         InvalidDimensions, NonFiniteValue
             For an empty frame or NaN/inf pixels (nothing changes either).
         """
-        frame = self._check_frame(frame)
+        return self._push(self._check_frame(frame), timestamp, keep_arrays)
+
+    def push_pixels(
+        self, pixels, timestamp: float, *, keep_arrays: bool = True
+    ) -> VideoPipelineOutput:
+        """:meth:`push` a frame of uint8 or uint16 pixels, read as ``pixels / (2**bits - 1)``.
+
+        The same output, bit for bit, as ``push(pixels / 255)`` (65535 for uint16, divided in
+        float32 as :func:`stv_cli.video_io.to_float` does), without making that float frame:
+        the kernel divides each row as it goes, and the previous frame is kept as pixels (a
+        quarter of the bytes for 8 bits). This is how ``stv video`` feeds decoded frames.
+
+        Raises
+        ------
+        InvalidValue
+            If the pixels are not uint8 or uint16; otherwise as :meth:`push`.
+        """
+        return self._push(self._check_frame(pixels, pixels=True), timestamp, keep_arrays)
+
+    def _push(self, frame: np.ndarray, timestamp, keep_arrays: bool) -> VideoPipelineOutput:
         timestamp = F32(timestamp)
         first = self._fused is None
         if first:
-            self._allocate(frame.shape)
+            self._allocate(frame.shape, frame.dtype)
+        elif frame.dtype != self._previous.dtype:  # pixels after floats, or the other way
+            self._previous = _values(self._previous)
+            frame = _values(frame)
         motion = np.empty(frame.shape, dtype=F32) if keep_arrays else None
         # steps 2-5, 8 and 9 in one pass: motion, fused EMA, envelope EMA and their energies
         energies = frame_kernels().motion_ema_step(
@@ -381,10 +409,10 @@ class VideoPipeline:
         self._index += 1
         return output
 
-    def _allocate(self, shape: tuple[int, int, int]) -> None:
+    def _allocate(self, shape: tuple[int, int, int], dtype) -> None:
         """The state buffers, once: the first frame fixes the clip's frame size."""
         self._frame_shape = shape
-        self._previous = np.empty(shape, dtype=F32)
+        self._previous = np.empty(shape, dtype=dtype)  # pixels stay pixels
         self._fused = np.empty((2, *shape), dtype=F32)
         self._envelope = np.empty((2, *shape), dtype=F32)
         self._columns = np.empty((5, shape[1] * shape[2]), dtype=np.float64)
@@ -424,6 +452,13 @@ class VideoPipeline:
 
     def __repr__(self) -> str:
         return f"VideoPipeline(frames={self._index}, config={self.config})"
+
+
+def _values(frame: np.ndarray) -> np.ndarray:
+    """float32 frames as they are; uint8/uint16 pixels as pixels / (2**bits - 1)."""
+    if frame.dtype == F32:
+        return frame
+    return np.divide(frame, F32(np.iinfo(frame.dtype).max), dtype=F32)
 
 
 def _size(shape: tuple[int, ...]) -> str:

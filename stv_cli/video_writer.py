@@ -20,7 +20,6 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InvalidValue
-from .grid import to_uint8  # SPEC Part G quantisation, shared with every image stv writes
 from .video_io import _av
 
 # Codecs that take a constant-rate-factor option; others get a bit rate (see VideoWriter).
@@ -165,7 +164,11 @@ class VideoWriter(_Consumer):
     queue_size : int
         Frames that may wait for the encoder; bounds the writer's memory.
 
-    ``write`` takes float32 (H, W, C) frames in [0, 1] of one size, C in {1, 3}. Odd heights
+    ``write`` takes float32 (H, W, C) frames in [0, 1] of one size, C in {1, 3}, or uint8
+    pixels, encoded as they are. Floats are quantised as every image stv writes (SPEC Part G,
+    one numba pass with the cpu backend) on the caller's thread, into 8-bit buffers the
+    encoder hands back: the caller may reuse its float frame as soon as ``write`` returns, and
+    the encoder's thread, which bounds the frame rate, only encodes. Odd heights
     or widths are padded to even by repeating the last row/column, since yuv420p needs even
     sizes (``padded`` says whether that happened). ``close`` flushes and raises any error the
     encoder met; ``abort`` drops everything.
@@ -195,12 +198,15 @@ class VideoWriter(_Consumer):
         self._container = None
         self._stream = None
         self._pts = 0
+        self._spare: queue.SimpleQueue = queue.SimpleQueue()  # 8-bit buffers to reuse
         super().__init__(queue_size, "stv-write")
 
     def write(self, image: np.ndarray) -> None:
         """Queue one frame (blocks while the queue is full); raises the encoder's error."""
         if image.ndim != 3 or image.shape[2] not in (1, 3):
             raise InvalidValue(f"frame must be (H, W, 1) or (H, W, 3), got {image.shape}")
+        if image.dtype != np.uint8 and image.dtype.kind != "f":
+            raise InvalidValue(f"frame must be float in [0, 1] or uint8 pixels, got {image.dtype}")
         if self.size is None:
             self.size = image.shape[:2]
             self.padded = bool(self.size[0] % 2 or self.size[1] % 2)
@@ -208,8 +214,23 @@ class VideoWriter(_Consumer):
             raise InvalidValue(
                 f"frame {self.frames_written} has size {image.shape[:2]}, the video {self.size}"
             )
-        self._submit(image)
+        if image.dtype == np.uint8:
+            self._submit((image, False))
+        else:
+            self._submit((self._quantise(image), True))
         self.frames_written += 1
+
+    def _quantise(self, image: np.ndarray) -> np.ndarray:
+        """8-bit pixels of a float frame, in a buffer the encoder gave back when it has one."""
+        from .backend import ops
+
+        try:
+            buffer = self._spare.get_nowait()
+        except queue.Empty:
+            buffer = None
+        if buffer is None or buffer.shape != image.shape:
+            buffer = np.empty(image.shape, dtype=np.uint8)
+        return ops().quantise(image, np.uint8, out=buffer)
 
     def _open(self, height: int, width: int) -> None:
         muxer = self.container_format or self.path.suffix.lower().lstrip(".")
@@ -230,9 +251,10 @@ class VideoWriter(_Consumer):
             stream.bit_rate = int(stream.width * stream.height * float(self.fps) * 0.3)
         self._stream = stream
 
-    def _handle(self, image: np.ndarray) -> None:
+    def _handle(self, item: tuple[np.ndarray, bool]) -> None:
         av = _av()
-        pixels = pad_even(to_uint8(image))
+        image, recycle = item
+        pixels = pad_even(image)
         if self._container is None:
             self._open(*image.shape[:2])
         if pixels.shape[2] == 1:
@@ -241,6 +263,8 @@ class VideoWriter(_Consumer):
             frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
         frame.pts, frame.time_base = self._pts, 1 / self.fps
         self._pts += 1
+        if recycle:  # from_ndarray copied the pixels into the frame
+            self._spare.put(image)
         self._container.mux(self._stream.encode(frame))
 
     def _finish(self, ok: bool) -> None:

@@ -284,3 +284,62 @@ def test_telemetry_json_has_rows_and_resets(tmp_path):
     assert data["frame_count"] == 8 and data["resets"] == [4]
     assert [row["frame"] for row in data["frames"]] == list(range(8))
     assert [row["reset"] for row in data["frames"]] == [0, 0, 0, 0, 1, 0, 0, 0]
+
+
+# ------------------------------------------------------------------- pixel frames
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+@pytest.mark.parametrize(
+    "stream",
+    [
+        StreamSettings(depth=3, scene_cut=0.2),
+        StreamSettings(depth=5, calibrate=False),
+        StreamSettings(depth=2, diffuse_iterations=1, super_resolution=("linear", 2)),
+    ],
+    ids=["scene-cut", "no-calibrate", "refined"],
+)
+def test_streaming_projection_of_pixels_equals_their_floats(backend, dtype, stream):
+    from stv_cli.video import StreamingProjection
+
+    top = np.iinfo(dtype).max
+    pixels = [
+        np.rint(video_clips.pattern_frame(k, 9, 11, scene=k // 5) * top).astype(dtype)
+        for k in range(9)
+    ]
+    by_pixels, by_floats = StreamingProjection(stream), StreamingProjection(stream)
+    out = None
+    for k, frame in enumerate(pixels):
+        a, ra, cut_a = by_pixels.push(frame, k / 30, out)
+        b, rb, cut_b = by_floats.push(np.divide(frame, np.float32(top), dtype=np.float32), k / 30)
+        np.testing.assert_array_equal(a, b)  # bit for bit: the same float32 operations
+        assert cut_a == cut_b
+        np.testing.assert_array_equal(ra.smoothed_weights, rb.smoothed_weights)
+        assert out is None or a is out  # projected into the buffer given
+        out = a
+    assert by_pixels.resets == by_floats.resets
+    if stream.scene_cut is not None:
+        assert by_pixels.resets == [5]
+
+
+def test_streaming_projection_refuses_a_change_of_pixel_format():
+    from stv_cli.video import StreamingProjection
+
+    model = StreamingProjection(StreamSettings(depth=2), "clip.mp4")
+    model.push(np.zeros((4, 4, 3), np.uint8), 0.0)
+    with pytest.raises(InputError, match=r"clip.mp4: frame 1 is float32 but the clip started"):
+        model.push(np.zeros((4, 4, 3), np.float32), 0.1)
+
+
+def test_frame_ring_keeps_pixels_and_sums_their_values(backend):
+    from stv_cli.pixel_volume import pixel_values
+    from stv_cli.volume import ZSpaceVolume
+
+    rng = np.random.default_rng(6)
+    ring = FrameRing(3, (5, 7, 3), np.uint8)
+    for _ in range(4):
+        window = ring.push(rng.integers(0, 256, (5, 7, 3), dtype=np.uint8))
+        assert window.dtype == np.uint8
+        got, want = ring.profile(), ZSpaceVolume(pixel_values(window)).slice_profile()
+        for name in ("means", "stds", "energies"):
+            np.testing.assert_allclose(getattr(got, name), getattr(want, name), rtol=1e-6)

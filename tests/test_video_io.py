@@ -156,3 +156,13 @@ def test_to_float_is_the_float32_quotient_of_every_code():
     np.testing.assert_array_equal(got8[..., 0], codes8.astype(np.float32) / np.float32(255))
     np.testing.assert_array_equal(got16, codes16.astype(np.float32) / np.float32(65535))
     assert got8.max() == 1.0 and got16.max() == 1.0
+
+
+def test_frames_carry_their_pixels_and_make_the_float_image_once(tmp_path):
+    clip = video_clips.write_pattern_clip(tmp_path / "p.mp4", frames=2, height=8, width=10)
+    with video_io.VideoReader(clip) as reader:
+        frame = next(iter(reader))
+    assert frame.pixels.dtype == np.uint8 and frame.pixels.shape == (8, 10, 3)
+    image = frame.image
+    assert image is frame.image  # made on first use, then kept
+    np.testing.assert_array_equal(image, video_io.to_float(frame.pixels))

@@ -291,3 +291,53 @@ def test_weight_entropy_of_a_certain_distribution_is_plus_zero():
     value = weight_entropy(np.array([1.0, 0.0], np.float32))
     assert value == 0.0 and math.copysign(1.0, float(value)) == 1.0
     assert weight_entropy(np.array([0.5, 0.5], np.float32)) == pytest.approx(math.log(2), rel=1e-6)
+
+
+# ------------------------------------------------------------------- push_pixels
+
+
+def _outputs_equal(a, b) -> None:
+    assert a.index == b.index and a.timestamp == b.timestamp
+    for name in ("per_depth_energy", "smoothed_weights", "spectral_response"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    assert [(m.name, m.value) for m in a.atlas.metrics] == [
+        (m.name, m.value) for m in b.atlas.metrics
+    ]
+    assert a.atlas.z_signal == b.atlas.z_signal
+    np.testing.assert_array_equal(a.motion, b.motion)
+    np.testing.assert_array_equal(a.volume.voxels, b.volume.voxels)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_push_pixels_is_push_of_their_float_values_bit_for_bit(backend, dtype):
+    rng = np.random.default_rng(8)
+    top = np.iinfo(dtype).max
+    frames = [rng.integers(0, top + 1, (5, 6, 3), dtype=dtype) for _ in range(6)]
+    by_pixels, by_floats = VideoPipeline(), VideoPipeline()
+    for k, pixels in enumerate(frames):
+        a = by_pixels.push_pixels(pixels, 0.04 * k)
+        b = by_floats.push(np.divide(pixels, F32(top), dtype=F32), 0.04 * k)
+        _outputs_equal(a, b)
+    np.testing.assert_array_equal(by_pixels.envelope, by_floats.envelope)
+
+
+def test_push_pixels_and_push_mix_and_grey_pixels_gain_a_channel(backend):
+    rng = np.random.default_rng(9)
+    frames = [rng.integers(0, 256, (4, 5), dtype=np.uint8) for _ in range(5)]
+    floats = [np.divide(f, F32(255), dtype=F32) for f in frames]
+    mixed, reference = VideoPipeline(), VideoPipeline()
+    for k in range(5):
+        # pixels, floats, pixels, ...: the previous frame follows the kind given
+        a = mixed.push_pixels(frames[k], k) if k % 2 == 0 else mixed.push(floats[k], k)
+        _outputs_equal(a, reference.push(floats[k], k))
+    assert a.motion.shape == (4, 5, 1)
+
+
+def test_push_pixels_refuses_other_dtypes_and_keeps_the_size_rule():
+    pipeline = VideoPipeline()
+    with pytest.raises(InvalidValue, match=r"frame 0 pixels must be uint8 or uint16, got int16"):
+        pipeline.push_pixels(np.zeros((2, 2, 3), np.int16), 0.0)
+    pipeline.push_pixels(np.zeros((2, 2, 3), np.uint8), 0.0)
+    with pytest.raises(ShapeMismatch, match="frame 1 has size 3x2x3"):
+        pipeline.push_pixels(np.zeros((2, 3, 3), np.uint8), 0.1)
+    assert pipeline.frame_index == 1

@@ -65,3 +65,49 @@ def test_writer_thread_error_reaches_the_caller(tmp_path):
         writer.close()
     assert "Is a directory" in str(caught.value) or isinstance(caught.value, OSError)
     writer.abort()
+
+
+def _decoded(path):
+    with video_io.VideoReader(path) as reader:
+        return [frame.pixels for frame in reader]
+
+
+def test_writer_takes_pixels_as_they_are_and_floats_quantised(tmp_path, backend):
+    # H.264 is lossy, so compare two encodes: codes written as pixels, and as codes / 255
+    rng = np.random.default_rng(3)
+    codes = rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    paths = tmp_path / "pixels.mp4", tmp_path / "floats.mp4"
+    for path, frame in zip(paths, (codes, np.divide(codes, np.float32(255))), strict=True):
+        writer = video_writer.VideoWriter(path, fps=10, codec=CODEC)
+        for _ in range(3):
+            writer.write(frame)
+        writer.close()
+    a, b = _decoded(paths[0]), _decoded(paths[1])
+    assert len(a) == len(b) == 3
+    for x, y in zip(a, b, strict=True):
+        np.testing.assert_array_equal(x, y)  # float k/255 quantises back to code k
+
+
+def test_the_caller_may_reuse_its_float_frame_once_write_returns(tmp_path):
+    # write() quantises on the caller's thread: overwriting the float frame afterwards must not
+    # change what is encoded, even with frames still queued for the encoder
+    buffer = np.empty((16, 16, 3), np.float32)
+    fresh = tmp_path / "fresh.mp4", tmp_path / "reused.mp4"
+    for path, reuse in zip(fresh, (False, True), strict=True):
+        writer = video_writer.VideoWriter(path, fps=10, codec=CODEC, queue_size=8)
+        for i in range(6):
+            frame = video_clips.pattern_frame(i, 16, 16)
+            if reuse:
+                buffer[...] = frame
+                frame = buffer
+            writer.write(frame)
+        writer.close()
+    for x, y in zip(_decoded(fresh[0]), _decoded(fresh[1]), strict=True):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_writer_refuses_frames_it_cannot_encode(tmp_path):
+    writer = video_writer.VideoWriter(tmp_path / "c.mp4", fps=10, codec=CODEC)
+    with pytest.raises(InvalidValue, match="float in \\[0, 1\\] or uint8 pixels, got uint16"):
+        writer.write(np.zeros((8, 8, 3), np.uint16))
+    writer.abort()
