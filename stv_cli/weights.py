@@ -26,6 +26,12 @@ EPS = F32(np.finfo(np.float32).eps)
 #: The direction used when a vector cannot be normalised (SPEC A.1).
 DEFAULT_DIRECTION = (0.0, 0.0, 1.0)
 
+#: 2^128 - 2^103, halfway between float32's largest value and 2^128: a double this large
+#: (or larger) rounds to float32 infinity; anything smaller rounds to a finite float32.
+_F32_OVERFLOW = 3.4028235677973366e38
+#: Vectors up to this length are summed with Python floats (see sequential_sum).
+_SHORT_SUM = 32
+
 
 def as_vector(values: Iterable[float] | np.ndarray, name: str = "weights") -> np.ndarray:
     """Return ``values`` as a new flat float32 array.
@@ -53,8 +59,31 @@ def sequential_sum(values: np.ndarray) -> np.float32:
     """
     if values.size == 0:
         return F32(0.0)
+    if values.size <= _SHORT_SUM and values.dtype == F32:
+        total = _short_sum(values.tolist())
+        if total is not None:
+            return total
     with np.errstate(over="ignore"):  # overflow to inf is the spec's result, not a fault
         return np.cumsum(values, dtype=F32)[-1]
+
+
+def _short_sum(items: list[float]) -> np.float32 | None:
+    """np.cumsum's float32 total of a few finite float32 values, without numpy's errstate.
+
+    Each partial sum is taken in double and rounded to float32. The double sum of two
+    float32 values rounded to float32 is the float32 sum exactly (53 >= 2 * 24 + 2 bits, so
+    the double rounding is innocuous), and cumsum also starts from the first value. Returns
+    None, for numpy to do it, on any NaN, inf or overflow.
+    """
+    total = items[0]
+    if not math.isfinite(total):
+        return None
+    for value in items[1:]:
+        total = total + value
+        if not -_F32_OVERFLOW < total < _F32_OVERFLOW:  # also False for NaN
+            return None
+        total = float(F32(total))
+    return F32(total)
 
 
 def normalise(weights: Iterable[float] | np.ndarray) -> np.ndarray:
@@ -83,8 +112,9 @@ def normalise(weights: Iterable[float] | np.ndarray) -> np.ndarray:
     w = as_vector(weights)
     if w.size == 0:
         return w
-    total = sequential_sum(w[np.isfinite(w)])
-    if not np.isfinite(total) or total <= EPS:
+    # a finite sum of squares proves every entry finite (one dot product, no mask)
+    total = sequential_sum(w if math.isfinite(np.vdot(w, w)) else w[np.isfinite(w)])
+    if not math.isfinite(total) or total <= EPS:
         return np.full(w.size, F32(1.0) / F32(w.size), dtype=F32)
     return (w / total).astype(F32, copy=False)
 
@@ -126,6 +156,10 @@ def as_f32(x: float) -> np.float32:
     The reference receives every parameter as an ``f32``, so a Python float such as 1e39 is
     judged as the float32 it becomes (inf), not as the double it was.
     """
+    if type(x) is float and -_F32_OVERFLOW < x < _F32_OVERFLOW:
+        return F32(x)  # cannot overflow: no errstate (1.6 us)
+    if type(x) is F32:
+        return x
     with np.errstate(over="ignore"):
         return F32(x)
 
@@ -138,13 +172,13 @@ def finite_f32(x: float | None) -> np.float32 | None:
     if x is None:
         return None
     value = as_f32(x)
-    return value if np.isfinite(value) else None
+    return value if math.isfinite(value) else None
 
 
 def clamp(x: float, lo: float, hi: float) -> np.float32:
     """Rust's ``f32::clamp``: NaN stays NaN, every other value is pinned into [lo, hi]."""
     x = as_f32(x)
-    if np.isnan(x):
+    if x != x:  # NaN (a ufunc call on a scalar costs more than the clamp)
         return x
     lo, hi = F32(lo), F32(hi)
     if x < lo:
@@ -174,6 +208,8 @@ def integer_at_least(value, name: str, minimum: int, error: type[Exception] = In
 
 def require_finite(weights: np.ndarray, label: str) -> None:
     """Raise :class:`NonFiniteValue` naming ``label``, the first bad index and its value."""
+    if weights.dtype == F32 and math.isfinite(np.vdot(weights, weights)):
+        return  # a finite sum of squares: every entry is finite (no mask, no search)
     bad = np.flatnonzero(~np.isfinite(weights))
     if bad.size:
         i = int(bad[0])
