@@ -49,7 +49,9 @@ def total_energy(profile) -> np.float32:
     is the volume's; the same float64 mean of the same float32 energies as the volume's
     method, so the value is identical.
     """
-    return F32(np.mean(profile.energies, dtype=np.float64))
+    energies = profile.energies
+    # np.mean's own arithmetic (float64 add.reduce, then / count) without its Python wrapper
+    return F32(np.add.reduce(energies, axis=None, dtype=np.float64) / energies.size)
 
 
 def _tiled(values: np.ndarray | None, depth: int, fallback):
