@@ -284,3 +284,29 @@ def test_default_depth_weights_on_three_slices_by_hand(rng):
     w = VisionProjector().depth_weights(volume(rng, depth=3), UNIFORM)
     np.testing.assert_allclose(w, [edge, 1 - 2 * edge, edge], rtol=1e-5, atol=0)
     assert edge == pytest.approx(3.604475e-7, rel=1e-5)
+
+
+def test_depth_weights_follow_calibration_and_window_changes(rng):
+    # the projector keeps the last Gaussian and window; a change of focus, spread, window
+    # or depth must give exactly what a fresh projector gives
+    vol4, vol6 = volume(rng, depth=4), volume(rng, depth=6)
+    projector = VisionProjector(0.5, 0.3)
+    projector.depth_weights(vol4, UNIFORM)
+    projector.calibrate_from_atlas(AtlasFrame(timestamp=0.0, z_signal=1.0))
+    np.testing.assert_array_equal(
+        projector.depth_weights(vol4, UNIFORM),
+        VisionProjector(1.0, 0.3).depth_weights(vol4, UNIFORM),
+    )
+    projector.calibrate_from_atlas(AtlasFrame(timestamp=0.0, suggested_pressure=3.2))
+    fresh = VisionProjector(1.0, 0.1)
+    np.testing.assert_array_equal(
+        projector.depth_weights(vol6, UNIFORM), fresh.depth_weights(vol6, UNIFORM)
+    )
+    gaussian = projector.with_spectral_window(SpectralWindow.gaussian(0.2))
+    np.testing.assert_array_equal(
+        gaussian.depth_weights(vol6, UNIFORM),
+        fresh.with_spectral_window(SpectralWindow.gaussian(0.2)).depth_weights(vol6, UNIFORM),
+    )
+    assert not np.array_equal(
+        gaussian.depth_weights(vol6, UNIFORM), projector.depth_weights(vol6, UNIFORM)
+    )

@@ -132,3 +132,31 @@ def test_guards():
 def test_non_numeric_input_is_rejected_naming_the_parameter():
     with pytest.raises(InvalidValue, match="spiral_rnn_input must be numbers"):
         SpiralRnn("t", 1, 1, 1).forward([["x"]])
+
+
+def _fully_sanitised_forward(rnn: SpiralRnn, x: np.ndarray) -> np.ndarray:
+    """SPEC A.10 with sanitise() on every intermediate (what forward skips when it can
+    prove an intermediate clean)."""
+    hd, width = rnn.hidden_dim, rnn.input_dim
+    h = np.repeat(rnn.anchor[None, :], x.shape[0], axis=0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t in range(rnn.steps):
+            x_t = x[:, t * width : (t + 1) * width]
+            pre = sanitise(
+                sanitise(x_t @ rnn.input_weights) + sanitise(h @ rnn.hidden_weights) + rnn.bias
+            )
+            drive, reset = np.tanh(pre[:, :hd]), pre[:, hd:]
+            g_in = sanitise(sanitise(h @ rnn.phase_weights) + reset + rnn.phase_bias)
+            gate = np.float32(1.0) / (np.float32(1.0) + np.exp(-g_in))
+            h = sanitise(h * gate + drive * (np.float32(1.0) - gate) + rnn.anchor * np.tanh(reset))
+    return h
+
+
+@pytest.mark.parametrize("scale", [0.0, 1.0, 1e5, 1e6, 1e8, 1e30])
+def test_forward_has_the_bits_of_sanitising_everything(scale):
+    rng = np.random.default_rng(11)
+    rnn = SpiralRnn("t", 3, 8, 4)
+    x = (rng.standard_normal((2, 12)) * scale).astype(np.float32)
+    np.testing.assert_array_equal(rnn.forward(x), _fully_sanitised_forward(rnn, x))
+    rnn.bias[:] = np.array([np.nan, np.inf, -np.inf, 3e6] * 4, np.float32)  # dirty sums
+    np.testing.assert_array_equal(rnn.forward(x), _fully_sanitised_forward(rnn, x))

@@ -137,3 +137,36 @@ def test_integer_at_least_names_the_parameter_and_takes_the_error_class():
             integer_at_least(bad, "passes", 0)
     with pytest.raises(InvalidDimensions, match="depth must be an integer >= 1, got 0"):
         integer_at_least(0, "depth", 1, InvalidDimensions)
+
+
+def test_sequential_sum_of_short_vectors_has_cumsums_bits():
+    # short vectors are summed in Python floats; every case must give np.cumsum's float32
+    rng = np.random.default_rng(7)
+    cases = [
+        np.array([3e38, 3e38], np.float32),  # overflows to inf
+        np.array([3e38, -3e38, 1.0], np.float32),
+        np.array([-0.0], np.float32),
+        np.array([-0.0, -0.0], np.float32),
+        np.array([1e-45, 1e-45, -1e-45], np.float32),  # subnormals
+        np.array([16777216.0, 1.0, 1.0], np.float32),  # ties to even
+        np.array([1.0, np.nan, 2.0], np.float32),
+        np.array([1.0, np.inf, -np.inf], np.float32),
+    ]
+    for _ in range(300):
+        n = int(rng.integers(1, 40))
+        scale = 10.0 ** rng.integers(-44, 38, size=n)
+        with np.errstate(over="ignore", under="ignore"):
+            cases.append((rng.standard_normal(n) * scale).astype(np.float32))
+    for values in cases:
+        with np.errstate(over="ignore", invalid="ignore"):  # inf - inf is the NaN case
+            expected = np.cumsum(values, dtype=np.float32)[-1]
+            got = sequential_sum(values)
+        assert isinstance(got, np.float32)
+        assert got.tobytes() == expected.tobytes(), values
+
+
+def test_require_finite_finds_a_bad_entry_behind_huge_finite_ones():
+    # 1e30 squared overflows the quick check, so the entry-by-entry search decides
+    require_finite(np.array([1e30, -1e30], np.float32), "w")
+    with pytest.raises(NonFiniteValue, match=r"w must be finite, got inf at index 1"):
+        require_finite(np.array([1e30, np.inf], np.float32), "w")

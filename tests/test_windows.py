@@ -83,3 +83,13 @@ def test_gaussian_sigma_beyond_float32_range_falls_back_without_a_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert SpectralWindow.gaussian(1e39).sigma == pytest.approx(0.4)
+
+
+def test_weights_are_a_fresh_copy_each_call_so_a_caller_cannot_change_the_next():
+    window = SpectralWindow.hamming()
+    first = window.weights(5)
+    expected = first.copy()
+    first[:] = -1.0  # the window keeps computed weights; a caller's array must not be them
+    again = window.weights(5)
+    np.testing.assert_array_equal(again, expected)
+    assert again.flags.writeable and again is not window.weights(5)
