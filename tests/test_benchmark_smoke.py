@@ -105,3 +105,17 @@ def test_byte_model_counts_reads_and_writes(bench):
     assert by_name["upscale"].bytes_moved(shape) == 4 * 5 * n
     assert by_name["diffuse"].bytes_moved(shape) == 4 * 2 * n
     assert by_name["decode"].bytes_moved(shape) == 4 * n // 3
+
+
+def test_video_benchmark_runs_end_to_end_at_a_tiny_size():
+    script = BENCH.parent / "video_bench.py"
+    tiny = ["--short", "0.3", "--long", "0.5", "--width", "64", "--height", "36"]
+    cmd = [sys.executable, str(script), *tiny, "--repeats", "1", "--long-repeats", "1"]
+    proc = subprocess.run([*cmd, "--json"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    results = json.loads(proc.stdout)
+    assert results["short_frames"] == 9 and results["long_frames"] == 15
+    for prefix in ("", "long_"):
+        for key in ("fps_ratio", "clip_fps_ratio", "io_fps_median", "stv_clip_fps_median"):
+            assert results[prefix + key] > 0
+    assert results["peak_rss_long_mib"] > 0 and results["rss_ratio"] > 0
