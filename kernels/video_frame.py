@@ -36,9 +36,12 @@ F32 = np.float32
 PIXEL_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16))
 
 
+_SCALES = {np.dtype(np.uint8): F32(255.0), np.dtype(np.uint16): F32(65535.0)}
+
+
 def pixel_scale(dtype) -> np.float32:
     """The float32 that integer pixels of ``dtype`` are divided by: 255 or 65535."""
-    return F32(np.iinfo(dtype).max)
+    return _SCALES[np.dtype(dtype)]
 
 
 def _values(row, scratch, scale):

@@ -85,6 +85,17 @@ def use_backend(name: str) -> Iterator[str]:
         _current.reset(token)
 
 
+_LOADED: dict[str, ModuleType] = {}  # backend name (auto too) -> its kernel module
+
+
 def ops() -> ModuleType:
-    """The kernel module of the backend in force."""
-    return importlib.import_module(_MODULES[get_backend()])
+    """The kernel module of the backend in force.
+
+    Called several times per video frame, so each name's module is looked up once (what
+    ``auto`` resolves to cannot change within a process: it depends on what is installed).
+    """
+    name = _current.get()
+    module = _LOADED.get(name)
+    if module is None:
+        module = _LOADED[name] = importlib.import_module(_MODULES[_resolve(name)])
+    return module

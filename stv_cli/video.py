@@ -33,6 +33,7 @@ In the ``--frames``, ``--contact-sheet``, ``--long-exposure`` and ``--telemetry`
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -178,7 +179,8 @@ class FrameRing:
     buffer, so the newest m frames are always the contiguous run starting at
     (t - m + 1) % depth: no allocation and no reordering per frame. The same pass that
     stores a frame takes its sum and sum of squares, so :meth:`profile` gives the window's
-    slice statistics without reading the window again.
+    slice statistics without reading the window again (kept doubled the same way, so the
+    window's statistics are a slice too).
 
     The ring keeps the frames' dtype: float32, or uint8/uint16 pixels (a decoded clip), which
     stand for ``pixels / (2**bits - 1)`` and take a quarter (half) of the memory; the sums are
@@ -189,7 +191,8 @@ class FrameRing:
         self.depth = depth
         self.dtype = np.dtype(dtype)
         self._buffer = np.empty((2 * depth, *shape), dtype=self.dtype)
-        self._sums = np.zeros((depth, 2), dtype=np.float64)  # per slot: sum v, sum v^2
+        # per slot, doubled like the frames: float32 mean, std and energy
+        self._stats = np.zeros((3, 2 * depth), dtype=F32)
         self._columns = np.empty((2, shape[1] * shape[2]), dtype=np.float64)
         self._values = shape[0] * shape[1] * shape[2]
         self._count = 0  # frames pushed since the last clear
@@ -210,15 +213,21 @@ class FrameRing:
         self._t += 1
         slot = self._t % self.depth
         image = np.ascontiguousarray(image, dtype=self.dtype)
-        self._sums[slot] = frame_kernels().ring_store(
+        total, squares = frame_kernels().ring_store(
             image, self._buffer[slot], self._buffer[slot + self.depth], self._columns
         )
+        # slice_statistics' formulas in float64 (Python floats are IEEE doubles), then float32:
+        # mean, energy and the one-pass std sqrt(max(energy - mean^2, 0)), NaN -> 0 as fmax
+        mean, energy = float(total) / self._values, float(squares) / self._values
+        spread = energy - mean * mean
+        stats = (mean, math.sqrt(spread) if spread > 0.0 else 0.0, energy)
+        self._stats[:, slot] = self._stats[:, slot + self.depth] = stats
         self._count += 1
         start, held = self._slots()
         return self._buffer[start : start + held]
 
     def profile(self):
-        """``ZSpaceVolume.slice_profile()`` of the window, from the stored sums.
+        """``ZSpaceVolume.slice_profile()`` of the window, from the statistics kept per frame.
 
         The formulas of ``slice_statistics`` (float64 mean and energy, one-pass std
         ``sqrt(max(energy - mean^2, 0))``), rounded to float32.
@@ -226,12 +235,8 @@ class FrameRing:
         from .telemetry import ZSliceProfile
 
         start, held = self._slots()
-        sums = np.roll(self._sums, -start, axis=0)[:held]
-        mean = sums[:, 0] / self._values
-        energy = sums[:, 1] / self._values
-        with np.errstate(invalid="ignore", over="ignore"):
-            std = np.sqrt(np.fmax(energy - mean * mean, 0.0))
-        return ZSliceProfile(mean.astype(F32), std.astype(F32), energy.astype(F32))
+        means, stds, energies = self._stats[:, start : start + held]
+        return ZSliceProfile(means, stds, energies)
 
 
 # ------------------------------------------------------------------------------- a clip
