@@ -171,15 +171,19 @@ class SpiralRnn:
         # h is never written in place, so one row may start as a view of the anchor
         h = anchor[None, :] if x.shape[0] == 1 else np.repeat(anchor[None, :], x.shape[0], 0)
         one = F32(1.0)
+        # np.dot reaches the same BLAS gemv/gemm as @ (same bits) with less dispatch, for
+        # contiguous float32 matrices; anything else (a user's own) keeps @'s own loops
+        blas_ready = all(m.dtype == F32 and m.flags.c_contiguous for m in (wx, wh, phase))
+        dot = np.dot if blas_ready and x.flags.c_contiguous else np.matmul
         with np.errstate(over="ignore", invalid="ignore"):
             for t in range(self.steps):
                 x_t = x[:, t * width : (t + 1) * width]
-                pre = _sanitised(_sanitised(x_t @ wx) + _sanitised(h @ wh) + bias)
+                pre = _sanitised(_sanitised(dot(x_t, wx)) + _sanitised(dot(h, wh)) + bias)
                 drive_pre, reset_pre = pre[:, :hd], pre[:, hd:]
                 drive = np.tanh(drive_pre)
                 # _sigmoid's arithmetic inline: this block already ignores the overflow
                 gate = one / (
-                    one + np.exp(-_sanitised(_sanitised(h @ phase) + reset_pre + phase_bias))
+                    one + np.exp(-_sanitised(_sanitised(dot(h, phase)) + reset_pre + phase_bias))
                 )
                 h = _sanitised(h * gate + drive * (one - gate) + anchor * np.tanh(reset_pre))
         return h.astype(F32, copy=False)
