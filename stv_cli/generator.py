@@ -58,8 +58,8 @@ def _tiled(values: np.ndarray | None, depth: int, fallback):
     """``values[z % len]`` for z < depth, or ``fallback`` (a scalar or a (depth,) array)."""
     if values is None:
         return fallback
-    if values.size == depth:
-        return values
+    if values.size >= depth:
+        return values[:depth]  # z % len == z for every z < depth
     return values[np.arange(depth) % values.size]
 
 

@@ -120,17 +120,16 @@ def resonance_weights(resonance: DifferentialResonance, depth: int) -> np.ndarra
     if depth < 0:
         raise InvalidValue(f"depth must be >= 0, got {depth}")
     depth = int(depth)
-    z = None if energy.size == objective.size == depth else np.arange(depth)
-    e = np.abs(_tiled(energy, z, depth)) + F32(1e-6)
-    o = F32(1.0) + np.tanh(_tiled(objective, z, depth))
+    e = np.abs(_tiled(energy, depth)) + F32(1e-6)
+    o = F32(1.0) + np.tanh(_tiled(objective, depth))
     w = e * o
     if flow.size:
-        w = w * (F32(1.0) + np.tanh(_tiled(flow, z, depth)))
+        w = w * (F32(1.0) + np.tanh(_tiled(flow, depth)))
     return normalise(np.fmax(w, F32(0.0)))
 
 
-def _tiled(values: np.ndarray, z: np.ndarray | None, depth: int) -> np.ndarray:
-    """``values[z % len]``: the array itself when it already has one value per depth."""
-    if values.size == depth:
-        return values
-    return values[(np.arange(depth) if z is None else z) % values.size]
+def _tiled(values: np.ndarray, depth: int) -> np.ndarray:
+    """``values[z % len]`` for z < depth (a view when no value repeats)."""
+    if values.size >= depth:
+        return values[:depth]  # z % len == z for every z < depth
+    return values[np.arange(depth) % values.size]
