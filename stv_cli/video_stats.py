@@ -101,8 +101,8 @@ class TemporalStats:
         self.samples: deque[tuple[np.float32, np.float32, np.float32]] = deque(
             maxlen=max(int(history), 1)
         )
-        # beside each sample: m^2, r^2, and dt and decay from the sample before it, the
-        # values digest_window would otherwise recompute for every window it covers
+        # each sample with m^2, r^2, and dt and decay from the sample before it, the values
+        # digest_window would otherwise recompute for every window it covers
         self._derived: deque[tuple[np.float32, ...]] = deque(maxlen=self.samples.maxlen)
         self.frames = 0
         self.quiescent = 0
@@ -144,7 +144,7 @@ class TemporalStats:
         self.frames += 1
         self.last = (t, m, r)
         self.samples.append((t, m, r))
-        self._derived.append((m_sq, r_sq, dt, decay))
+        self._derived.append((t, m, r, m_sq, r_sq, dt, decay))
         return ChronoSnapshot(self.summary(), float(dt))
 
     def summary(self) -> ChronoSummary:
@@ -204,30 +204,35 @@ class TemporalStats:
         k = min(int(k), len(self.samples))
         if k <= 0:
             return TemporalDigest()
-        start = len(self.samples) - k
-        window = list(self.samples)[start:]
-        derived = list(self._derived)[start:]
+        rows = list(self._derived)[len(self._derived) - k :]
         total_m = total_m_sq = total_r = total_r_sq = decay = duration = F32(0.0)
         quiescent = 0
-        min_r = max_r = window[0][2]
+        min_r = max_r = rows[0][2]
         peak_m = peak_r = F32(-np.inf)
         peak_m_t = peak_r_t = F32(0.0)
         threshold = self.threshold
-        for i, ((t, m, r), (m_sq, r_sq, dt, sample_decay)) in enumerate(
-            zip(window, derived, strict=True)
-        ):
+        fmin, fmax = np.fmin, np.fmax
+        for t, m, r, m_sq, r_sq, _, _ in rows:
             total_m, total_m_sq = total_m + m, total_m_sq + m_sq
             total_r, total_r_sq = total_r + r, total_r_sq + r_sq
-            min_r, max_r = _fmin(min_r, r), _fmax(max_r, r)
+            # fmin/fmax by comparison; numpy only for ties, signed zeros and NaN (_fmin)
+            if r < min_r:
+                min_r = r
+            elif not min_r < r:
+                min_r = fmin(min_r, r)
+            if r > max_r:
+                max_r = r
+            elif not max_r > r:
+                max_r = fmax(max_r, r)
             if m > peak_m:
                 peak_m, peak_m_t = m, t
             if r > peak_r:
                 peak_r, peak_r_t = r, t
             if m <= threshold:
                 quiescent += 1
-            if i > 0:  # dt and decay were taken from the sample before, inside the window
-                duration = duration + dt
-                decay = decay + sample_decay
+        for row in rows[1:]:  # dt and decay were taken from the sample before, in the window
+            duration = duration + row[5]
+            decay = decay + row[6]
         mean_m, std_m = _mean_std(total_m, total_m_sq, k)
         mean_r, std_r = _mean_std(total_r, total_r_sq, k)
         return TemporalDigest(
