@@ -290,9 +290,9 @@ class StreamingProjection:
                 f"{self._ring.dtype} frames; a clip must keep one pixel format"
             )
         if pixels:
-            result = self.pipeline.push_pixels(image, timestamp, keep_arrays=False)
+            result = self.pipeline.push_pixels(image, timestamp, keep_arrays=False, digests=False)
         else:
-            result = self.pipeline.push(image, timestamp, keep_arrays=False)
+            result = self.pipeline.push(image, timestamp, keep_arrays=False, digests=False)
         cut = self.stream.scene_cut
         reset = cut is not None and index > 0 and metric(result.atlas, METRICS[0]) > cut
         if reset:

@@ -341,3 +341,17 @@ def test_push_pixels_refuses_other_dtypes_and_keeps_the_size_rule():
     with pytest.raises(ShapeMismatch, match="frame 1 has size 3x2x3"):
         pipeline.push_pixels(np.zeros((2, 3, 3), np.uint8), 0.1)
     assert pipeline.frame_index == 1
+
+
+def test_digests_false_drops_only_the_digests(backend):
+    with_digests, without = VideoPipeline(), VideoPipeline()
+    for frame, t in _frames(4):
+        a = with_digests.push(frame, t)
+        b = without.push(frame, t, digests=False)
+        assert b.digest is None and b.window_digest is None
+        assert [(m.name, m.value) for m in a.atlas.metrics] == [
+            (m.name, m.value) for m in b.atlas.metrics
+        ]
+    # the statistics ran on: a later push with digests gives the same digest
+    frame, t = _frames(5)[4]
+    assert repr(with_digests.push(frame, t).digest) == repr(without.push(frame, t).digest)
