@@ -6,6 +6,7 @@ cli_options at import time: PyAV, numba and the model load when the command runs
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import click
@@ -120,6 +121,11 @@ def video(ctx: click.Context, inputs: tuple[Path, ...], output: Path, **options)
     # and idle numba workers spin-wait on them between kernels (measured: ~30% slower)
     apply_device(options["device"], options["threads"] or VIDEO_NUMBA_THREADS)
     settings = _settings(options, output, to_directory, image_format, bit_depth)
+    from .errors import StvError
+    from .video import load_kernels
+
+    with contextlib.suppress(StvError):  # a model that cannot run fails on each clip, named
+        load_kernels(settings.stream)  # numba's one-off first call, before the clips' clocks
     show_progress = progress_enabled(options["quiet"])
 
     def process(path: Path):

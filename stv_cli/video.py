@@ -239,6 +239,23 @@ class FrameRing:
         return ZSliceProfile(means, stds, energies)
 
 
+def load_kernels(stream: StreamSettings) -> None:
+    """Load the per-frame kernels of the backend in force, once per process.
+
+    numba's first call in a process costs 0.1-0.3 s: its LLVM set-up and reading the on-disk
+    cache (more where SciPy is installed, which numba imports to look for a BLAS). ``stv
+    video`` pays it here, before its first clip, so that each clip's own time (``stv video
+    -v`` prints it) is the clip's; a tiny two-frame run of ``stream``'s model loads the very
+    specialisations an 8-bit clip uses.
+    """
+    from .backend import ops
+
+    model = StreamingProjection(stream, "kernels")
+    for index in range(2):
+        model.push(np.zeros((2, 2, 3), np.uint8), index / 30.0)
+    ops().quantise(np.zeros((2, 2, 3), F32), np.uint8)
+
+
 # ------------------------------------------------------------------------------- a clip
 
 
@@ -355,6 +372,9 @@ def run_clip(
     model = StreamingProjection(settings.stream, str(path))
     index = 0
     compute = [0.0, 0.0]  # the compute thread's push: wall and CPU seconds
+    timing = bool(os.environ.get("STV_VIDEO_TIMING"))
+    # a thread's CPU clock is a system call (~0.1 ms on some VMs): read it only when asked
+    cpu_clock = time.thread_time if timing else float
     with ExitStack() as stack:
         stack.enter_context(reader)
         temp = open_temporaries(stack, paths, replace)
@@ -364,16 +384,16 @@ def run_clip(
         try:
             for frame in reader:
                 index = frame.index
-                wall, cpu = time.perf_counter(), time.thread_time()
+                wall, cpu = time.perf_counter(), cpu_clock()
                 out = projection if reuse else None  # one buffer, unless an output keeps them
                 projection, result, reset = model.push(frame.pixels, frame.timestamp, out)
                 compute[0] += time.perf_counter() - wall
-                compute[1] += time.thread_time() - cpu
+                compute[1] += cpu_clock() - cpu
                 sinks.add(index, projection, result, reset)
                 if progress is not None:
                     progress(index + 1, total)
             notes = [f"{path}: {note}" for note in sinks.finish(model.resets)]
-            if os.environ.get("STV_VIDEO_TIMING"):
+            if timing:
                 _print_timing(path, time.perf_counter() - start, sinks, reader, compute)
         except InputError:
             raise
