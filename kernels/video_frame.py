@@ -74,14 +74,17 @@ def _count_nonfinite(rows):
 
 
 @njit(cache=True, nogil=True)
-def _ema_pair(state, incoming, weight, envelope, momentum):
-    # state <- state (1 - w) + incoming w; envelope <- envelope (1 - m) + state m (one row)
+def _ema_pair_abs(state, incoming, weight, envelope, momentum, state_total, envelope_total):
+    # _ema_pair, adding |state| and |envelope| to their column sums while they are in registers
     keep = np.float32(1.0) - weight
     stay = np.float32(1.0) - momentum
     for i in range(state.size):
         v = state[i] * keep + incoming[i] * weight
         state[i] = v
-        envelope[i] = envelope[i] * stay + v * momentum
+        e = envelope[i] * stay + v * momentum
+        envelope[i] = e
+        state_total[i] += np.float64(abs(v))
+        envelope_total[i] += np.float64(abs(e))
 
 
 @njit(cache=True, nogil=True)
@@ -127,19 +130,21 @@ def _motion_ema_rows(
             for i in range(run):
                 v1[i] = np.float32(0.0)
                 e1[i] = np.float32(0.0)
+            _add_abs(columns[0], v0)
+            _add_abs(columns[2], e0)  # the other sums stay 0
         else:
+            # the sums are taken in the loops that make the values (the same additions, in
+            # the same order, as a pass of their own: ~7% faster, values still in registers)
             p = _values(kept, rows[1], scale)
+            moving = columns[4]
             for i in range(run):
-                m[i] = (f[i] - p[i]) * gain
-            _ema_pair(v0, f, alpha, e0, momentum)
-            _ema_pair(v1, m, alpha, e1, momentum)
+                d = (f[i] - p[i]) * gain
+                m[i] = d
+                moving[i] += np.float64(abs(d))
+            _ema_pair_abs(v0, f, alpha, e0, momentum, columns[0], columns[2])
+            _ema_pair_abs(v1, m, alpha, e1, momentum, columns[1], columns[3])
         for i in range(run):
             kept[i] = raw[i]
-        _add_abs(columns[0], v0)
-        _add_abs(columns[1], v1)
-        _add_abs(columns[2], e0)
-        _add_abs(columns[3], e1)
-        _add_abs(columns[4], m)
     for k in range(5):
         total = 0.0
         for i in range(run):
@@ -148,9 +153,9 @@ def _motion_ema_rows(
 
 
 @njit(cache=True, nogil=True)
-def _ring_store_rows(frame, slot_a, slot_b, columns, rows, scale, sums):
-    # frame/slots (H, R) of one dtype; columns (2, R) float64 scratch; rows (1, R) float32
-    # scratch for the pixels' values. Fills sums with [sum v, sum v^2] of the float values.
+def _ring_store_rows(frame, slot_a, slot_b, columns, sums):
+    # frame/slots (H, R) float32; columns (2, R) float64 scratch. Fills sums with
+    # [sum v, sum v^2], accumulated in float64 on purpose, column-wise then over columns.
     height, run = frame.shape
     total = columns[0]
     squares = columns[1]
@@ -165,9 +170,8 @@ def _ring_store_rows(frame, slot_a, slot_b, columns, rows, scale, sums):
             a[i] = f[i]
         for i in range(run):
             b[i] = f[i]
-        v = _values(a, rows[0], scale)
         for i in range(run):
-            w = np.float64(v[i])
+            w = np.float64(f[i])
             total[i] += w
             squares[i] += w * w
     sums[0] = 0.0
@@ -175,6 +179,30 @@ def _ring_store_rows(frame, slot_a, slot_b, columns, rows, scale, sums):
     for i in range(run):
         sums[0] += total[i]
         sums[1] += squares[i]
+
+
+@njit(cache=True, nogil=True)
+def _ring_store_pixel_rows(frame, slot_a, slot_b, moments):
+    # frame/slots (H, R) integer pixels. Fills moments with the exact integer sums
+    # [sum p, sum p^2] (int64: 2^31 values of 16 bits still fit), which integer addition
+    # lets LLVM vectorise: several times cheaper than float64 sums of the values.
+    height, run = frame.shape
+    total = 0
+    squares = 0
+    for y in range(height):
+        f = frame[y]
+        a = slot_a[y]
+        b = slot_b[y]
+        for i in range(run):
+            a[i] = f[i]
+        for i in range(run):
+            b[i] = f[i]
+        for i in range(run):
+            p = np.int64(f[i])
+            total += p
+            squares += p * p
+    moments[0] = total
+    moments[1] = squares
 
 
 @njit(cache=True, nogil=True)
@@ -327,8 +355,11 @@ def ring_store(
     """Copy ``frame`` into ``slot_a`` and ``slot_b`` in one pass; return float64 [sum, sum v^2].
 
     ``columns``: optional float64 (2, W*C) scratch reused by the caller. All three arrays are
-    C-contiguous (H, W, C) of one dtype: float32, or integer pixels (uint8/uint16), whose
-    sums are those of their float32 values.
+    C-contiguous (H, W, C) of one dtype: float32, summed in float64, or integer pixels
+    (uint8/uint16) standing for ``v = p / s`` (s = 255 or 65535), whose sums are taken
+    exactly in integers and returned as ``sum p / s`` and ``sum p^2 / s^2``: the exact
+    moments of the values p / s, where summing their float32 roundings would differ by up to
+    ~6e-8 relative (the reference does that: the two agree to ~1e-7).
     """
     if slot_a.shape != frame.shape or slot_b.shape != frame.shape:
         raise ValueError(
@@ -337,19 +368,17 @@ def ring_store(
         )
     if slot_a.dtype != frame.dtype or slot_b.dtype != frame.dtype:
         raise ValueError(f"ring slots must have the frame's dtype {frame.dtype}")
+    slots = _rows(slot_a, "slot_a", pixels=True), _rows(slot_b, "slot_b", pixels=True)
+    if frame.dtype != F32:
+        moments = np.empty(2, dtype=np.int64)
+        _ring_store_pixel_rows(_rows(frame, "frame", pixels=True), *slots, moments)
+        scale = float(pixel_scale(frame.dtype))
+        return np.array([moments[0] / scale, moments[1] / (scale * scale)])
     run = frame.shape[1] * frame.shape[2]
     if columns is None or columns.shape != (2, run) or columns.dtype != np.float64:
         columns = np.empty((2, run), dtype=np.float64)
     sums = np.empty(2, dtype=np.float64)
-    _ring_store_rows(
-        _rows(frame, "frame", pixels=True),
-        _rows(slot_a, "slot_a", pixels=True),
-        _rows(slot_b, "slot_b", pixels=True),
-        columns,
-        _value_rows(frame, 1),
-        _scale(frame),
-        sums,
-    )
+    _ring_store_rows(_rows(frame, "frame"), *slots, columns, sums)
     return sums
 
 

@@ -117,14 +117,19 @@ def ring_store(
 ) -> np.ndarray:
     """Copy ``frame`` into ``slot_a`` and ``slot_b``; return float64 [sum v, sum v^2].
 
-    The sums are those of :func:`stv_kernels.reference.slice_statistics` (pairwise float64),
-    so the mean, energy and one-pass std derived from them match it to the bit; integer
-    pixels are summed as their :func:`values`. ``columns`` is ignored (scratch of the numba
-    twin).
+    float32 frames: the sums of :func:`stv_kernels.reference.slice_statistics` (pairwise
+    float64), so the mean, energy and one-pass std derived from them match it to the bit.
+    Integer pixels p standing for v = p / s: the exact moments ``sum p / s`` and
+    ``sum p^2 / s^2`` from integer sums (summing the float32 values instead would differ by
+    up to ~6e-8 relative). ``columns`` is ignored (scratch of the numba twin).
     """
     np.copyto(slot_a, frame)
     np.copyto(slot_b, frame)
-    flat = values(frame).reshape(1, -1).astype(np.float64)
+    if frame.dtype != F32:
+        p = frame.astype(np.int64)
+        scale = float(np.iinfo(frame.dtype).max)
+        return np.array([p.sum() / scale, (p * p).sum() / (scale * scale)])
+    flat = frame.reshape(1, -1).astype(np.float64)
     return np.array([flat.sum(axis=1)[0], (flat * flat).sum(axis=1)[0]])
 
 
