@@ -12,6 +12,7 @@ from .collapse import collapse_weighted
 from .decode import decode_latent
 from .diffuse import diffuse, diffuse_pass
 from .interpolate import interpolate_z
+from .pixel_collapse import collapse_pixels, quantise
 from .reference import (
     INTERPOLATION_CODES,
     bilinear_axis,
@@ -21,7 +22,7 @@ from .reference import (
 )
 from .stats import slice_statistics
 from .upscale import upscale_bilinear
-from .video_frame import collapse_pixels, count_nonfinite, motion_ema_step, quantise, ring_store
+from .video_frame import count_nonfinite, motion_ema_step, ring_store
 
 __all__ = [
     "INTERPOLATION_CODES",

@@ -3,16 +3,16 @@
 ``motion_ema_step`` does the VideoPipeline's whole per-frame update (motion, fused EMA,
 envelope EMA and the four energies) in one pass over memory, where the NumPy formulation
 takes about fifteen; ``ring_store`` copies a frame into a frame ring and takes its sums in
-the same pass; ``collapse_pixels`` collapses that ring; ``count_nonfinite`` checks a frame
-before any state changes; ``quantise`` turns a projected frame into 8-bit pixels for the
-encoder (SPEC Part G).
+the same pass; ``count_nonfinite`` checks a frame before any state changes. The ring's
+collapse and the quantiser for the encoder are :mod:`stv_kernels.pixel_collapse`.
 
 Frames may be float32 or integer *pixels* (uint8 or uint16) standing for the float32 values
 ``pixels / (2**bits - 1)``, the very division :func:`stv_cli.video_io.to_float` does. A
 decoded clip stays in pixels: the ring holds a quarter of the bytes, the motion kernel reads
 the frame and the previous frame a quarter as wide, and nobody writes the float copy; each
 row is divided into a float32 scratch row (in L1) right before the float arithmetic, so the
-results are those of the float frame bit for bit.
+results are those of the float frame bit for bit. The ring's statistics of pixels are their
+exact integer moments (see ``ring_store``).
 
 The element-wise float32 arithmetic is the reference's, operation for operation (no
 fastmath, so no fused multiply-add), so the states agree with it bit for bit. The energies and
@@ -205,57 +205,6 @@ def _ring_store_pixel_rows(frame, slot_a, slot_b, moments):
     moments[1] = squares
 
 
-@njit(cache=True, nogil=True)
-def _collapse_pixel_rows(pixels, weights, out, scale):
-    # pixels (D, H, R) integers, out (H, R) float32: out = sum_z (pixels[z] / scale) w[z],
-    # in z order from 0.0, four slices at a time as (((acc + a) + b) + c) + d, which is the
-    # order of stv_kernels.collapse one slice at a time: bit-exact with collapsing the float
-    # volume. Serial (the video's compute thread; no thread pool to start).
-    depth, height, run = pixels.shape
-    for y in range(height):
-        acc = out[y]
-        for i in range(run):
-            acc[i] = np.float32(0.0)
-        z = 0
-        while z + 4 <= depth:
-            w0 = weights[z]
-            w1 = weights[z + 1]
-            w2 = weights[z + 2]
-            w3 = weights[z + 3]
-            r0 = pixels[z, y]
-            r1 = pixels[z + 1, y]
-            r2 = pixels[z + 2, y]
-            r3 = pixels[z + 3, y]
-            for i in range(run):
-                a = (acc[i] + (np.float32(r0[i]) / scale) * w0) + (np.float32(r1[i]) / scale) * w1
-                acc[i] = (a + (np.float32(r2[i]) / scale) * w2) + (np.float32(r3[i]) / scale) * w3
-            z += 4
-        while z < depth:
-            w = weights[z]
-            row = pixels[z, y]
-            for i in range(run):
-                acc[i] += (np.float32(row[i]) / scale) * w
-            z += 1
-
-
-@njit(cache=True, nogil=True)
-def _quantise_rows(image, out, top):
-    # image (H, R) float32 -> out (H, R) integers: trunc(clamp(v*top + 0.5, 0, top)) with NaN
-    # -> 0, as two float32 operations (no fused multiply-add), SPEC Part G step 5.
-    height, run = image.shape
-    for y in range(height):
-        src = image[y]
-        dst = out[y]
-        for i in range(run):
-            v = src[i]
-            if v != v:
-                v = np.float32(0.0)
-            v = v * top
-            v = v + np.float32(0.5)
-            v = min(max(v, np.float32(0.0)), top)
-            dst[i] = v
-
-
 def _rows(array: np.ndarray, name: str, pixels: bool = False) -> np.ndarray:
     """A C-contiguous (..., H, W, C) array viewed as (..., H, W*C) rows.
 
@@ -380,58 +329,3 @@ def ring_store(
     sums = np.empty(2, dtype=np.float64)
     _ring_store_rows(_rows(frame, "frame"), *slots, columns, sums)
     return sums
-
-
-def collapse_pixels(
-    pixels: np.ndarray, weights: np.ndarray, out: np.ndarray | None = None
-) -> np.ndarray:
-    """``collapse_weighted`` of the float32 volume ``pixels / (2**bits - 1)``, bit for bit.
-
-    Parameters
-    ----------
-    pixels : ndarray
-        C-contiguous uint8 or uint16 (D, H, W, C) volume of pixels (a frame ring's window).
-    weights : ndarray
-        D float32 weights, one per slice, not normalised.
-    out : ndarray, optional
-        C-contiguous float32 (H, W, C) that receives the picture.
-
-    Returns
-    -------
-    ndarray
-        ``out``: ``sum_z (pixels[z] / scale) * weights[z]`` accumulated in z order in float32.
-    """
-    if pixels.ndim != 4 or pixels.dtype not in PIXEL_DTYPES:
-        raise ValueError(f"pixels must be a uint8 or uint16 (D, H, W, C) array, got {pixels.dtype}")
-    d, h, wd, c = pixels.shape
-    w = np.ascontiguousarray(weights, dtype=F32)
-    if w.shape != (d,):
-        raise ValueError(f"weights must have length {d}, got shape {w.shape}")
-    if out is None:
-        out = np.empty((h, wd, c), dtype=F32)
-    elif out.shape != (h, wd, c) or out.dtype != F32 or not out.flags.c_contiguous:
-        raise ValueError(f"out must be a C-contiguous float32 array of shape {(h, wd, c)}")
-    _collapse_pixel_rows(
-        _rows(pixels, "pixels", pixels=True), w, _rows(out, "out"), pixel_scale(pixels.dtype)
-    )
-    return out
-
-
-def quantise(image: np.ndarray, dtype=np.uint8, out: np.ndarray | None = None) -> np.ndarray:
-    """float32 (H, W, C) in [0, 1] -> uint8 (or uint16) pixels, SPEC Part G step 5.
-
-    ``trunc(clamp(v*top + 0.5, 0, top))`` in float32 with NaN -> 0 and +/-inf clamped (top =
-    255 or 65535): what :func:`stv_kernels.video_frame_reference.quantise` gives, in one pass.
-    """
-    dtype = np.dtype(dtype)
-    if dtype not in PIXEL_DTYPES:
-        raise ValueError(f"dtype must be uint8 or uint16, got {dtype}")
-    image = np.ascontiguousarray(image, dtype=F32)
-    if image.ndim != 3:
-        raise ValueError(f"image must be (H, W, C), got shape {image.shape}")
-    if out is None:
-        out = np.empty(image.shape, dtype=dtype)
-    elif out.shape != image.shape or out.dtype != dtype or not out.flags.c_contiguous:
-        raise ValueError(f"out must be a C-contiguous {dtype} array of shape {image.shape}")
-    _quantise_rows(_rows(image, "image"), _rows(out, "out", pixels=True), pixel_scale(dtype))
-    return out

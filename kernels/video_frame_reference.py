@@ -136,9 +136,14 @@ def ring_store(
 def collapse_pixels(
     pixels: np.ndarray, weights: np.ndarray, out: np.ndarray | None = None
 ) -> np.ndarray:
-    """``sum_z values(pixels[z]) * weights[z]`` in z order in float32 (SPEC A.2.1)."""
+    """``sum_z values(pixels[z]) * weights[z]`` in z order in float32 (SPEC A.2.1).
+
+    A uint8 ``out`` receives that picture quantised by :func:`quantise`.
+    """
     from .reference import collapse_weighted
 
+    if out is not None and out.dtype == np.uint8:
+        return quantise(collapse_weighted(values(pixels), weights), np.uint8, out=out)
     return collapse_weighted(values(pixels), weights, out=out)
 
 

@@ -99,6 +99,9 @@ class PixelVolume:
     def collapse_with_weights(self, weights, out: np.ndarray | None = None) -> np.ndarray:
         """:meth:`ZSpaceVolume.collapse_with_weights` of the float volume, bit for bit.
 
+        ``out`` may also be uint8 (H, W, C): it then receives the picture quantised as every
+        image stv writes (SPEC Part G), made a row at a time without writing the float picture.
+
         Raises
         ------
         DataLength

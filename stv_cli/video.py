@@ -276,7 +276,8 @@ class StreamingProjection:
         self.stream, self.name = stream, name
         self.pipeline = make_pipeline(stream)
         self.projector = make_stream_projector(stream)
-        self._refines = stream.diffuse_iterations > 0 or stream.super_resolution is not None
+        #: whether frames are refined (diffused, interpolated, upscaled) before the collapse
+        self.refines = stream.diffuse_iterations > 0 or stream.super_resolution is not None
         self.resets: list[int] = []
         self._ring: FrameRing | None = None
         self._shape: tuple[int, ...] | None = None
@@ -285,9 +286,16 @@ class StreamingProjection:
     def push(self, image: np.ndarray, timestamp: float, out: np.ndarray | None = None):
         """Project the newest frame over the last ``depth`` frames (see the module docstring).
 
-        ``out``: a C-contiguous float32 array of the projection's shape to project into
-        (e.g. the previous projection, once its consumers are done with it), instead of a new
-        array per frame.
+        ``out``: a C-contiguous array of the projection's shape to project into, instead of
+        a new array per frame: float32 (e.g. the previous projection, once its consumers are
+        done with it), or uint8 for the projection quantised as stv writes images (SPEC Part
+        G), made row by row without the float picture: what the encoder takes, for pixel
+        frames and no refinement only.
+
+        Raises
+        ------
+        InvalidValue
+            A uint8 ``out`` with float frames or with refinement.
         """
         index = self._index
         image = np.asarray(image)
@@ -319,7 +327,11 @@ class StreamingProjection:
             self._ring.clear()
             self.projector.reset()
             self.resets.append(index)
-        volume = _volume(self._ring.push(image), refine=self._refines)
+        volume = _volume(self._ring.push(image), refine=self.refines)
+        if out is not None and out.dtype == np.uint8 and not isinstance(volume, PixelVolume):
+            raise InvalidValue(
+                "an 8-bit projection (out of dtype uint8) needs pixel frames and no refinement"
+            )
         profile = self._ring.profile()  # the generator's statistics, without another pass
         if self.stream.calibrate:
             chrono = result.chrono_snapshot.summary
@@ -329,7 +341,7 @@ class StreamingProjection:
         else:
             projection, _ = self.projector.step(volume, profile=profile, out=out)
         self._index += 1
-        return np.ascontiguousarray(projection, dtype=F32), result, reset
+        return projection, result, reset
 
 
 def run_clip(
@@ -383,12 +395,17 @@ def run_clip(
         temp = open_temporaries(stack, paths, replace)
         sinks = ClipSinks(stack, temp, path, info, settings.output, total)
         reuse = not sinks.keeps_frames
+        # only the video wants this frame: collapse straight to the encoder's 8-bit pixels
+        quantise = not sinks.needs_floats and not model.refines
         projection = None
         try:
             for frame in reader:
                 index = frame.index
                 wall, cpu = time.perf_counter(), cpu_clock()
-                out = projection if reuse else None  # one buffer, unless an output keeps them
+                if quantise and frame.pixels.dtype in PIXEL_DTYPES:
+                    out = sinks.video.lend(frame.pixels.shape)  # back to it once encoded
+                else:
+                    out = projection if reuse else None  # one buffer, unless an output keeps it
                 projection, result, reset = model.push(frame.pixels, frame.timestamp, out)
                 compute[0] += time.perf_counter() - wall
                 compute[1] += cpu_clock() - cpu

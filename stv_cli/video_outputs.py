@@ -249,6 +249,12 @@ class ClipSinks:
         """
         return self.save_frame is not None
 
+    @property
+    def needs_floats(self) -> bool:
+        """Whether an output needs the float projection: frame images, the contact sheet and
+        the long exposure do; the video (8 bits) and the telemetry do not."""
+        return self.save_frame is not None or self.sheet is not None or "long_exposure" in self.temp
+
     def add(self, index: int, projection: np.ndarray, result, reset: bool) -> None:
         """Hand one projected frame (and its pipeline output) to every output."""
         self.video.write(projection)

@@ -199,6 +199,7 @@ class VideoWriter(_Consumer):
         self._stream = None
         self._pts = 0
         self._spare: queue.SimpleQueue = queue.SimpleQueue()  # 8-bit buffers to reuse
+        self._lent: set[int] = set()  # ids of the spare buffers handed out by lend()
         super().__init__(queue_size, "stv-write")
 
     def write(self, image: np.ndarray) -> None:
@@ -215,22 +216,38 @@ class VideoWriter(_Consumer):
                 f"frame {self.frames_written} has size {image.shape[:2]}, the video {self.size}"
             )
         if image.dtype == np.uint8:
-            self._submit((image, False))
+            lent = id(image) in self._lent
+            self._lent.discard(id(image))
+            self._submit((image, lent))
         else:
             self._submit((self._quantise(image), True))
         self.frames_written += 1
+
+    def lend(self, shape: tuple[int, int, int]) -> np.ndarray:
+        """An 8-bit (H, W, C) buffer to make the next frame in; ``write`` it and it comes back.
+
+        The encoder takes a written buffer back once it has copied it, so a caller making
+        8-bit frames (``stv video`` quantises as it collapses) allocates none per frame. The
+        buffer's content is undefined.
+        """
+        buffer = self._spare_buffer(shape)
+        self._lent.add(id(buffer))
+        return buffer
+
+    def _spare_buffer(self, shape: tuple[int, ...]) -> np.ndarray:
+        try:
+            buffer = self._spare.get_nowait()
+        except queue.Empty:
+            buffer = None
+        if buffer is None or buffer.shape != tuple(shape):
+            buffer = np.empty(shape, dtype=np.uint8)
+        return buffer
 
     def _quantise(self, image: np.ndarray) -> np.ndarray:
         """8-bit pixels of a float frame, in a buffer the encoder gave back when it has one."""
         from .backend import ops
 
-        try:
-            buffer = self._spare.get_nowait()
-        except queue.Empty:
-            buffer = None
-        if buffer is None or buffer.shape != image.shape:
-            buffer = np.empty(image.shape, dtype=np.uint8)
-        return ops().quantise(image, np.uint8, out=buffer)
+        return ops().quantise(image, np.uint8, out=self._spare_buffer(image.shape))
 
     def _open(self, height: int, width: int) -> None:
         muxer = self.container_format or self.path.suffix.lower().lstrip(".")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from stv_kernels import pixel_collapse
 from stv_kernels import video_frame as fast
 from stv_kernels import video_frame_reference as ref
 
@@ -169,22 +170,22 @@ def test_collapse_pixels_is_the_float_collapse_bit_for_bit(dtype, depth):
     weights = (rng.random(depth, dtype=F32) - F32(0.3)).astype(F32)
     volume = np.divide(pixels, F32(np.iinfo(dtype).max), dtype=F32)
     want = reference.collapse_weighted(volume, weights)
-    np.testing.assert_array_equal(fast.collapse_pixels(pixels, weights), want)
+    np.testing.assert_array_equal(pixel_collapse.collapse_pixels(pixels, weights), want)
     np.testing.assert_array_equal(collapse.collapse_weighted(volume, weights), want)
     np.testing.assert_array_equal(ref.collapse_pixels(pixels, weights), want)
     out = np.full((5, 7, 3), np.nan, F32)
-    assert fast.collapse_pixels(pixels, weights, out=out) is out
+    assert pixel_collapse.collapse_pixels(pixels, weights, out=out) is out
     np.testing.assert_array_equal(out, want)
 
 
 def test_collapse_pixels_checks_its_arguments():
     pixels = np.zeros((2, 3, 4, 1), np.uint8)
     with pytest.raises(ValueError, match="length 2"):
-        fast.collapse_pixels(pixels, np.ones(3, F32))
+        pixel_collapse.collapse_pixels(pixels, np.ones(3, F32))
     with pytest.raises(ValueError, match="uint8 or uint16"):
-        fast.collapse_pixels(pixels.astype(F32), np.ones(2, F32))
+        pixel_collapse.collapse_pixels(pixels.astype(F32), np.ones(2, F32))
     with pytest.raises(ValueError, match="out must be"):
-        fast.collapse_pixels(pixels, np.ones(2, F32), out=np.empty((3, 4, 1), np.float64))
+        pixel_collapse.collapse_pixels(pixels, np.ones(2, F32), out=np.empty((3, 4, 1), np.float64))
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
@@ -194,13 +195,26 @@ def test_quantise_equals_the_reference_and_save_image_rule(dtype):
     image[0, 0] = [np.nan, np.inf, -np.inf]
     image[1, 0] = [0.5, 1.0, 0.0]
     top = np.iinfo(dtype).max
-    got = fast.quantise(image, dtype)
+    got = pixel_collapse.quantise(image, dtype)
     np.testing.assert_array_equal(got, ref.quantise(image, dtype))
     assert got.dtype == dtype
     assert list(got[0, 0]) == [0, top, 0]
     assert list(got[1, 0]) == [(top + 1) // 2, top, 0]  # 0.5 rounds half up: 128 for 8 bits
     # every representable 8-bit level survives a round trip through its float value
     levels = (np.arange(256, dtype=F32) / F32(255)).reshape(16, 16, 1)
-    np.testing.assert_array_equal(fast.quantise(levels).ravel(), np.arange(256))
+    np.testing.assert_array_equal(pixel_collapse.quantise(levels).ravel(), np.arange(256))
     out = np.empty(image.shape, dtype)
-    assert fast.quantise(image, dtype, out=out) is out
+    assert pixel_collapse.quantise(image, dtype, out=out) is out
+
+
+@pytest.mark.parametrize("module", [pixel_collapse, ref], ids=["numba", "numpy"])
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_collapse_pixels_into_8_bits_is_the_quantised_picture(module, dtype):
+    rng = np.random.default_rng(12)
+    pixels = _pixels(rng, (5, 6, 7, 3), dtype)
+    weights = np.array([0.5, -0.2, 0.4, 0.3, 0.25], F32)  # some values leave [0, 1]
+    picture = pixel_collapse.collapse_pixels(pixels, weights)
+    assert picture.min() < 0 or picture.max() > 1
+    out = np.full((6, 7, 3), 7, np.uint8)
+    assert module.collapse_pixels(pixels, weights, out=out) is out
+    np.testing.assert_array_equal(out, ref.quantise(picture))

@@ -346,3 +346,56 @@ def test_frame_ring_keeps_pixels_and_sums_their_values(backend):
         got, want = ring.profile(), ZSpaceVolume(pixel_values(window)).slice_profile()
         for name in ("means", "stds", "energies"):
             np.testing.assert_allclose(getattr(got, name), getattr(want, name), rtol=1e-6)
+
+
+def test_projecting_into_8_bits_is_the_quantised_float_projection(backend):
+    from stv_kernels.video_frame_reference import quantise
+
+    from stv_cli.video import StreamingProjection
+
+    frames = [np.rint(video_clips.pattern_frame(k, 9, 11) * 255).astype(np.uint8) for k in range(6)]
+    by_floats, by_bytes = (
+        StreamingProjection(StreamSettings(depth=3)),
+        StreamingProjection(StreamSettings(depth=3)),
+    )
+    out = np.empty((9, 11, 3), np.uint8)
+    for k, frame in enumerate(frames):
+        want, _, _ = by_floats.push(frame, k / 30)
+        got, _, _ = by_bytes.push(frame, k / 30, out)
+        assert got is out and got.dtype == np.uint8
+        np.testing.assert_array_equal(got, quantise(want))
+
+
+def test_an_8_bit_projection_needs_pixels_and_no_refinement():
+    from stv_cli.video import StreamingProjection
+
+    out = np.empty((4, 4, 3), np.uint8)
+    with pytest.raises(InvalidValue, match="8-bit projection .* needs pixel frames"):
+        StreamingProjection(StreamSettings(depth=2)).push(np.zeros((4, 4, 3), np.float32), 0.0, out)
+    refined = StreamingProjection(StreamSettings(depth=2, diffuse_iterations=1))
+    with pytest.raises(InvalidValue, match="and no refinement"):
+        refined.push(np.zeros((4, 4, 3), np.uint8), 0.0, out)
+
+
+def test_the_video_alone_encodes_the_frames_a_contact_sheet_run_encodes(tmp_path, monkeypatch):
+    # with only the video asked for, stv video collapses straight to 8 bits in buffers the
+    # encoder lends; with a contact sheet it keeps float frames and the encoder quantises.
+    # Compared where it matters, at the encoder's door (libx264's own output may vary with
+    # thread timing, so two encodes are not compared).
+    handed: list[list[np.ndarray]] = []
+    handle = video_writer.VideoWriter._handle
+
+    def record(self, item):
+        handed[-1].append(item[0].copy())
+        handle(self, item)
+
+    clip = video_clips.write_pattern_clip(tmp_path / "walk.mp4", frames=12, height=H, width=W)
+    monkeypatch.setattr(video_writer.VideoWriter, "_handle", record)
+    sheet = str(tmp_path / "sheet.png")
+    for folder, extra in (("plain", {}), ("floats", {"contact_sheet": sheet})):
+        handed.append([])
+        run_clip(clip, _settings(tmp_path / folder, StreamSettings(depth=3), **extra))
+    assert len(handed[0]) == len(handed[1]) == 12
+    for x, y in zip(*handed, strict=True):
+        assert x.dtype == y.dtype == np.uint8
+        np.testing.assert_array_equal(x, y)

@@ -72,38 +72,47 @@ def _decoded(path):
         return [frame.pixels for frame in reader]
 
 
-def test_writer_takes_pixels_as_they_are_and_floats_quantised(tmp_path, backend):
-    # H.264 is lossy, so compare two encodes: codes written as pixels, and as codes / 255
-    rng = np.random.default_rng(3)
-    codes = rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)
+def _recording(monkeypatch) -> list[np.ndarray]:
+    """What every VideoWriter hands its encoder from now on (copies, in order)."""
+    handed: list[np.ndarray] = []
+    handle = video_writer.VideoWriter._handle
+
+    def record(self, item):
+        handed.append(item[0].copy())
+        handle(self, item)
+
+    monkeypatch.setattr(video_writer.VideoWriter, "_handle", record)
+    return handed
+
+
+def test_writer_takes_pixels_as_they_are_and_floats_quantised(tmp_path, backend, monkeypatch):
+    handed = _recording(monkeypatch)
+    codes = np.random.default_rng(3).integers(0, 256, (16, 16, 3), dtype=np.uint8)
     paths = tmp_path / "pixels.mp4", tmp_path / "floats.mp4"
     for path, frame in zip(paths, (codes, np.divide(codes, np.float32(255))), strict=True):
         writer = video_writer.VideoWriter(path, fps=10, codec=CODEC)
         for _ in range(3):
             writer.write(frame)
         writer.close()
-    a, b = _decoded(paths[0]), _decoded(paths[1])
-    assert len(a) == len(b) == 3
-    for x, y in zip(a, b, strict=True):
-        np.testing.assert_array_equal(x, y)  # float k/255 quantises back to code k
+        assert len(_decoded(path)) == 3
+    assert len(handed) == 6
+    for pixels in handed:
+        np.testing.assert_array_equal(pixels, codes)  # float k/255 quantises back to code k
 
 
-def test_the_caller_may_reuse_its_float_frame_once_write_returns(tmp_path):
+def test_the_caller_may_reuse_its_float_frame_once_write_returns(tmp_path, monkeypatch):
     # write() quantises on the caller's thread: overwriting the float frame afterwards must not
     # change what is encoded, even with frames still queued for the encoder
+    handed = _recording(monkeypatch)
     buffer = np.empty((16, 16, 3), np.float32)
-    fresh = tmp_path / "fresh.mp4", tmp_path / "reused.mp4"
-    for path, reuse in zip(fresh, (False, True), strict=True):
-        writer = video_writer.VideoWriter(path, fps=10, codec=CODEC, queue_size=8)
-        for i in range(6):
-            frame = video_clips.pattern_frame(i, 16, 16)
-            if reuse:
-                buffer[...] = frame
-                frame = buffer
-            writer.write(frame)
-        writer.close()
-    for x, y in zip(_decoded(fresh[0]), _decoded(fresh[1]), strict=True):
-        np.testing.assert_array_equal(x, y)
+    writer = video_writer.VideoWriter(tmp_path / "reused.mp4", fps=10, codec=CODEC, queue_size=8)
+    for i in range(6):
+        buffer[...] = video_clips.pattern_frame(i, 16, 16)
+        writer.write(buffer)
+    writer.close()
+    assert len(handed) == 6
+    for i, pixels in enumerate(handed):
+        np.testing.assert_array_equal(pixels, to_uint8(video_clips.pattern_frame(i, 16, 16)))
 
 
 def test_writer_refuses_frames_it_cannot_encode(tmp_path):
@@ -111,3 +120,19 @@ def test_writer_refuses_frames_it_cannot_encode(tmp_path):
     with pytest.raises(InvalidValue, match="float in \\[0, 1\\] or uint8 pixels, got uint16"):
         writer.write(np.zeros((8, 8, 3), np.uint16))
     writer.abort()
+
+
+def test_lent_buffers_come_back_once_encoded(tmp_path, monkeypatch):
+    handed = _recording(monkeypatch)
+    writer = video_writer.VideoWriter(tmp_path / "lent.mp4", fps=10, codec=CODEC, queue_size=2)
+    seen = set()
+    for i in range(12):
+        buffer = writer.lend((16, 16, 3))
+        seen.add(id(buffer))
+        buffer[...] = to_uint8(video_clips.pattern_frame(i, 16, 16))
+        writer.write(buffer)
+    writer.close()
+    assert len(seen) < 12  # buffers were reused rather than made for every frame
+    assert len(_decoded(tmp_path / "lent.mp4")) == 12
+    for i, pixels in enumerate(handed):  # and none was refilled before the encoder took it
+        np.testing.assert_array_equal(pixels, to_uint8(video_clips.pattern_frame(i, 16, 16)))

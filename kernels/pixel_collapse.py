@@ -1,0 +1,163 @@
+"""numba kernels for the picture end of ``stv video``: collapse a ring of pixels, quantise.
+
+``collapse_pixels`` is the weighted collapse (SPEC A.2.1) of a frame ring held as 8/16-bit
+pixels (:mod:`stv_kernels.video_frame`), dividing each pixel as it reads it, bit for bit the
+collapse of the float volume; into a uint8 ``out`` it quantises each row as it finishes
+(SPEC Part G), so the float picture is never written. ``quantise`` is that quantisation of a
+float picture on its own, in one pass. Both are serial and release the GIL, like the other
+per-frame kernels; their NumPy twins are in :mod:`stv_kernels.video_frame_reference`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, types
+from numba.extending import overload
+
+from .video_frame import F32, PIXEL_DTYPES, _rows, pixel_scale
+
+
+def _accumulator(out, y, scratch):
+    """Row y of a float32 ``out``, or the float32 scratch row when ``out`` holds 8-bit pixels."""
+    raise NotImplementedError  # compiled only, through the overload below
+
+
+@overload(_accumulator, inline="always")
+def _accumulator_overload(out, y, scratch):
+    if isinstance(out.dtype, types.Integer):
+        return lambda out, y, scratch: scratch
+    return lambda out, y, scratch: out[y]
+
+
+def _settle(acc, out, y, top):
+    """Quantise the accumulated row into ``out[y]`` when ``out`` holds pixels (else nothing)."""
+    raise NotImplementedError  # compiled only, through the overload below
+
+
+@overload(_settle, inline="always")
+def _settle_overload(acc, out, y, top):
+    if isinstance(out.dtype, types.Integer):
+
+        def settle(acc, out, y, top):
+            _quantise_row(acc, out[y], top)
+
+        return settle
+    return lambda acc, out, y, top: None
+
+
+@njit(cache=True, nogil=True)
+def _quantise_row(src, dst, top):
+    # float32 -> integers: trunc(clamp(v*top + 0.5, 0, top)) with NaN -> 0, as two float32
+    # operations (no fused multiply-add), SPEC Part G step 5.
+    for i in range(src.size):
+        v = src[i]
+        if v != v:
+            v = np.float32(0.0)
+        v = v * top
+        v = v + np.float32(0.5)
+        v = min(max(v, np.float32(0.0)), top)
+        dst[i] = v
+
+
+@njit(cache=True, nogil=True)
+def _collapse_pixel_rows(pixels, weights, out, scale, scratch, top):
+    # pixels (D, H, R) integers, out (H, R): out = sum_z (pixels[z] / scale) w[z], in z order
+    # from 0.0, four slices at a time as (((acc + a) + b) + c) + d, which is the order of
+    # stv_kernels.collapse one slice at a time: bit-exact with collapsing the float volume.
+    # A uint8 out gets each row quantised (SPEC Part G) from the float32 scratch row, so the
+    # float picture is never written out. Serial (the video's compute thread; no pool to start).
+    depth, height, run = pixels.shape
+    for y in range(height):
+        acc = _accumulator(out, y, scratch)
+        for i in range(run):
+            acc[i] = np.float32(0.0)
+        z = 0
+        while z + 4 <= depth:
+            w0 = weights[z]
+            w1 = weights[z + 1]
+            w2 = weights[z + 2]
+            w3 = weights[z + 3]
+            r0 = pixels[z, y]
+            r1 = pixels[z + 1, y]
+            r2 = pixels[z + 2, y]
+            r3 = pixels[z + 3, y]
+            for i in range(run):
+                a = (acc[i] + (np.float32(r0[i]) / scale) * w0) + (np.float32(r1[i]) / scale) * w1
+                acc[i] = (a + (np.float32(r2[i]) / scale) * w2) + (np.float32(r3[i]) / scale) * w3
+            z += 4
+        while z < depth:
+            w = weights[z]
+            row = pixels[z, y]
+            for i in range(run):
+                acc[i] += (np.float32(row[i]) / scale) * w
+            z += 1
+        _settle(acc, out, y, top)
+
+
+@njit(cache=True, nogil=True)
+def _quantise_rows(image, out, top):
+    # image (H, R) float32 -> out (H, R) integers, row by row (_quantise_row)
+    for y in range(image.shape[0]):
+        _quantise_row(image[y], out[y], top)
+
+
+def collapse_pixels(
+    pixels: np.ndarray, weights: np.ndarray, out: np.ndarray | None = None
+) -> np.ndarray:
+    """``collapse_weighted`` of the float32 volume ``pixels / (2**bits - 1)``, bit for bit.
+
+    Parameters
+    ----------
+    pixels : ndarray
+        C-contiguous uint8 or uint16 (D, H, W, C) volume of pixels (a frame ring's window).
+    weights : ndarray
+        D float32 weights, one per slice, not normalised.
+    out : ndarray, optional
+        C-contiguous (H, W, C) that receives the picture: float32, or uint8 for the picture
+        quantised as :func:`quantise` does (the float picture then exists a row at a time).
+
+    Returns
+    -------
+    ndarray
+        ``out``: ``sum_z (pixels[z] / scale) * weights[z]`` accumulated in z order in float32.
+    """
+    if pixels.ndim != 4 or pixels.dtype not in PIXEL_DTYPES:
+        raise ValueError(f"pixels must be a uint8 or uint16 (D, H, W, C) array, got {pixels.dtype}")
+    d, h, wd, c = pixels.shape
+    w = np.ascontiguousarray(weights, dtype=F32)
+    if w.shape != (d,):
+        raise ValueError(f"weights must have length {d}, got shape {w.shape}")
+    if out is None:
+        out = np.empty((h, wd, c), dtype=F32)
+    elif out.shape != (h, wd, c) or out.dtype not in (F32, np.uint8) or not out.flags.c_contiguous:
+        raise ValueError(f"out must be a C-contiguous float32 or uint8 array of shape {(h, wd, c)}")
+    scratch = np.empty(wd * c if out.dtype == np.uint8 else 1, dtype=F32)
+    _collapse_pixel_rows(
+        _rows(pixels, "pixels", pixels=True),
+        w,
+        _rows(out, "out", pixels=True),
+        pixel_scale(pixels.dtype),
+        scratch,
+        F32(255.0),
+    )
+    return out
+
+
+def quantise(image: np.ndarray, dtype=np.uint8, out: np.ndarray | None = None) -> np.ndarray:
+    """float32 (H, W, C) in [0, 1] -> uint8 (or uint16) pixels, SPEC Part G step 5.
+
+    ``trunc(clamp(v*top + 0.5, 0, top))`` in float32 with NaN -> 0 and +/-inf clamped (top =
+    255 or 65535): what :func:`stv_kernels.video_frame_reference.quantise` gives, in one pass.
+    """
+    dtype = np.dtype(dtype)
+    if dtype not in PIXEL_DTYPES:
+        raise ValueError(f"dtype must be uint8 or uint16, got {dtype}")
+    image = np.ascontiguousarray(image, dtype=F32)
+    if image.ndim != 3:
+        raise ValueError(f"image must be (H, W, C), got shape {image.shape}")
+    if out is None:
+        out = np.empty(image.shape, dtype=dtype)
+    elif out.shape != image.shape or out.dtype != dtype or not out.flags.c_contiguous:
+        raise ValueError(f"out must be a C-contiguous {dtype} array of shape {image.shape}")
+    _quantise_rows(_rows(image, "image"), _rows(out, "out", pixels=True), pixel_scale(dtype))
+    return out
