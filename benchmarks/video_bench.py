@@ -59,7 +59,8 @@ IO_ONLY = (
     "writer.close()\n"
     "print(f'io: clip in {time.perf_counter() - start} s', file=sys.stderr)\n"
 )
-STV_VIDEO = "from stv_cli.cli_video import video\nvideo(prog_name='stv video')\n"
+# what the ``stv`` console script runs (its entry point, exit handling included)
+STV = "import sys\nfrom stv_cli.cli import main\nsys.exit(main())\n"
 CLIP_SECONDS = re.compile(r" in ([0-9.]+) s")
 
 
@@ -89,7 +90,7 @@ def run_io(clip: Path, work: Path, codec: str) -> tuple[float, float, int]:
 
 def run_stv(clip: Path, work: Path, codec: str, extra: list[str]) -> tuple[float, float, int]:
     """``stv video`` with default options (plus ``extra``)."""
-    command = [sys.executable, "-c", STV_VIDEO, str(clip), "-o", str(work / "stv"), "-q"]
+    command = [sys.executable, "-c", STV, "video", str(clip), "-o", str(work / "stv"), "-q"]
     return measure([*command, "--overwrite", "--verbose", "--codec", codec, *extra])
 
 
