@@ -199,7 +199,8 @@ class VideoWriter(_Consumer):
         self._stream = None
         self._pts = 0
         self._spare: queue.SimpleQueue = queue.SimpleQueue()  # 8-bit buffers to reuse
-        self._lent: set[int] = set()  # ids of the spare buffers handed out by lend()
+        # the buffers lend() handed out and not yet written, by id (held, so ids stay unique)
+        self._lent: dict[int, np.ndarray] = {}
         super().__init__(queue_size, "stv-write")
 
     def write(self, image: np.ndarray) -> None:
@@ -216,8 +217,7 @@ class VideoWriter(_Consumer):
                 f"frame {self.frames_written} has size {image.shape[:2]}, the video {self.size}"
             )
         if image.dtype == np.uint8:
-            lent = id(image) in self._lent
-            self._lent.discard(id(image))
+            lent = self._lent.pop(id(image), None) is image
             self._submit((image, lent))
         else:
             self._submit((self._quantise(image), True))
@@ -231,7 +231,7 @@ class VideoWriter(_Consumer):
         buffer's content is undefined.
         """
         buffer = self._spare_buffer(shape)
-        self._lent.add(id(buffer))
+        self._lent[id(buffer)] = buffer
         return buffer
 
     def _spare_buffer(self, shape: tuple[int, ...]) -> np.ndarray:

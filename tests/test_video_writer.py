@@ -136,3 +136,15 @@ def test_lent_buffers_come_back_once_encoded(tmp_path, monkeypatch):
     assert len(_decoded(tmp_path / "lent.mp4")) == 12
     for i, pixels in enumerate(handed):  # and none was refilled before the encoder took it
         np.testing.assert_array_equal(pixels, to_uint8(video_clips.pattern_frame(i, 16, 16)))
+
+
+def test_the_callers_own_pixels_are_never_lent_out(tmp_path):
+    writer = video_writer.VideoWriter(tmp_path / "own.mp4", fps=10, codec=CODEC, queue_size=1)
+    unused = writer.lend((8, 8, 3))  # lent and never written: it must not confuse the writer
+    own = [np.full((8, 8, 3), i, np.uint8) for i in range(6)]
+    for frame in own:
+        writer.write(frame)
+    writer.close()
+    lent = [writer.lend((8, 8, 3)) for _ in range(4)]
+    assert not any(b is f for b in lent for f in own)
+    np.testing.assert_array_equal(own[3], 3)  # the caller's arrays are untouched
