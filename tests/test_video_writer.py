@@ -147,4 +147,5 @@ def test_the_callers_own_pixels_are_never_lent_out(tmp_path):
     writer.close()
     lent = [writer.lend((8, 8, 3)) for _ in range(4)]
     assert not any(b is f for b in lent for f in own)
+    assert not any(b is unused for b in lent)  # still lent: never handed out twice
     np.testing.assert_array_equal(own[3], 3)  # the caller's arrays are untouched
