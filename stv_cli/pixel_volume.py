@@ -17,9 +17,9 @@ from __future__ import annotations
 import numpy as np
 
 from .backend import ops
-from .errors import DataLength, InvalidDimensions, InvalidValue
+from .errors import InvalidDimensions, InvalidValue
 from .resonance import DifferentialResonance, resonance_weights
-from .weights import F32, as_vector, require_finite
+from .weights import F32, slice_weights
 
 PIXEL_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16))
 
@@ -109,13 +109,7 @@ class PixelVolume:
         NonFiniteValue
             If a weight is NaN or infinite.
         """
-        w = as_vector(weights, "z_space_weights")
-        if w.size != self.depth:
-            raise DataLength(
-                f"z_space_weights must have one weight per slice (D = {self.depth}), got {w.size}"
-            )
-        require_finite(w, "z_space_weight")
-        return ops().collapse_pixels(self._pixels, w, out=out)
+        return ops().collapse_pixels(self._pixels, slice_weights(weights, self.depth), out=out)
 
     def __repr__(self) -> str:
         d, h, w, c = self.shape

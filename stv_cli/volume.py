@@ -18,7 +18,7 @@ import numpy as np
 
 from . import telemetry
 from .backend import ops
-from .errors import DataLength, InvalidDimensions, InvalidValue, ShapeMismatch
+from .errors import InvalidDimensions, InvalidValue, ShapeMismatch
 from .memory import (  # re-exported: the memory guard's public home was this module
     check_memory,
     estimate_volume_bytes,
@@ -31,7 +31,7 @@ from .resonance import DifferentialResonance, resonance_weights
 from .telemetry import ZSliceProfile, ZSpaceTelemetryReport
 from .temporal import blend_arrays, check_alpha, ema_slices
 from .voxel_arrays import adopt_voxels, reshape_buffer, stack_slices, zeros_voxels
-from .weights import F32, as_vector, require_finite
+from .weights import F32, slice_weights
 from .windows import SpectralWindow
 
 __all__ = [
@@ -244,13 +244,7 @@ class ZSpaceVolume:
         NonFiniteValue
             If a weight is NaN or infinite.
         """
-        w = as_vector(weights, "z_space_weights")
-        if w.size != self.depth:
-            raise DataLength(
-                f"z_space_weights must have one weight per slice (D = {self.depth}), got {w.size}"
-            )
-        require_finite(w, "z_space_weight")
-        return ops().collapse_weighted(self._voxels, w, out=out)
+        return ops().collapse_weighted(self._voxels, slice_weights(weights, self.depth), out=out)
 
     def resonance_weights(self, resonance: DifferentialResonance) -> np.ndarray:
         """Normalised per-depth weights of ``resonance`` (SPEC A.2.2); a new float32 (D,)."""

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from .errors import InvalidValue, NonFiniteValue, ShapeMismatch
+from .errors import DataLength, InvalidValue, NonFiniteValue, ShapeMismatch
 
 F32 = np.float32
 
@@ -217,3 +217,22 @@ def require_finite(weights: np.ndarray, label: str) -> None:
             f"{label} must be finite, got {weights[i]} at index {i} ({bad.size} non-finite of "
             f"{weights.size})"
         )
+
+
+def slice_weights(weights, depth: int) -> np.ndarray:
+    """The ``z_space_weights`` of a collapse: a new float32 vector of ``depth`` finite values.
+
+    Raises
+    ------
+    DataLength
+        If ``len(weights) != depth``.
+    NonFiniteValue
+        If a weight is NaN or infinite.
+    """
+    w = as_vector(weights, "z_space_weights")
+    if w.size != depth:
+        raise DataLength(
+            f"z_space_weights must have one weight per slice (D = {depth}), got {w.size}"
+        )
+    require_finite(w, "z_space_weight")
+    return w
