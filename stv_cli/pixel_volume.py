@@ -19,6 +19,7 @@ import numpy as np
 from .backend import ops
 from .errors import InvalidDimensions, InvalidValue
 from .resonance import DifferentialResonance, resonance_weights
+from .voxel_arrays import StackShape
 from .weights import F32, slice_weights
 
 PIXEL_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16))
@@ -29,7 +30,7 @@ def pixel_values(pixels: np.ndarray) -> np.ndarray:
     return np.divide(pixels, F32(np.iinfo(pixels.dtype).max), dtype=F32)
 
 
-class PixelVolume:
+class PixelVolume(StackShape):
     """A (D, H, W, C) stack of uint8 or uint16 pixels standing for ``pixels / (2**bits - 1)``.
 
     Parameters
@@ -65,22 +66,6 @@ class PixelVolume:
     def shape(self) -> tuple[int, int, int, int]:
         """(D, H, W, C)."""
         return self._pixels.shape
-
-    @property
-    def depth(self) -> int:
-        return self._pixels.shape[0]
-
-    @property
-    def height(self) -> int:
-        return self._pixels.shape[1]
-
-    @property
-    def width(self) -> int:
-        return self._pixels.shape[2]
-
-    @property
-    def channels(self) -> int:
-        return self._pixels.shape[3]
 
     def to_volume(self):
         """The float32 :class:`~stv_cli.volume.ZSpaceVolume` these pixels stand for (a copy)."""

@@ -30,7 +30,7 @@ from .refine import InterpolationMethod, interpolate_voxels, upscale_voxels
 from .resonance import DifferentialResonance, resonance_weights
 from .telemetry import ZSliceProfile, ZSpaceTelemetryReport
 from .temporal import blend_arrays, check_alpha, ema_slices
-from .voxel_arrays import adopt_voxels, reshape_buffer, stack_slices, zeros_voxels
+from .voxel_arrays import StackShape, adopt_voxels, reshape_buffer, stack_slices, zeros_voxels
 from .weights import F32, slice_weights
 from .windows import SpectralWindow
 
@@ -48,7 +48,7 @@ __all__ = [
 # --------------------------------------------------------------------------- the volume
 
 
-class ZSpaceVolume:
+class ZSpaceVolume(StackShape):
     """A Z-space volume: ``voxels`` is a C-contiguous float32 array of shape (D, H, W, C).
 
     Parameters
@@ -177,26 +177,6 @@ class ZSpaceVolume:
     def shape(self) -> tuple[int, int, int, int]:
         """(D, H, W, C)."""
         return self._voxels.shape  # type: ignore[return-value]
-
-    @property
-    def depth(self) -> int:
-        """Number of slices D."""
-        return self._voxels.shape[0]
-
-    @property
-    def height(self) -> int:
-        """Rows per slice H."""
-        return self._voxels.shape[1]
-
-    @property
-    def width(self) -> int:
-        """Columns per slice W."""
-        return self._voxels.shape[2]
-
-    @property
-    def channels(self) -> int:
-        """Channels per voxel C (1 grey, 3 RGB, 4 RGBA)."""
-        return self._voxels.shape[3]
 
     @property
     def voxel_count(self) -> int:

@@ -118,3 +118,29 @@ def stack_slices(slices: Sequence[np.ndarray]) -> np.ndarray:
     for z, a in enumerate(arrays):
         out[z] = a
     return out
+
+
+class StackShape:
+    """D, H, W and C of a (D, H, W, C) stack, for classes that define ``shape``."""
+
+    shape: tuple[int, int, int, int]
+
+    @property
+    def depth(self) -> int:
+        """Number of slices D."""
+        return self.shape[0]
+
+    @property
+    def height(self) -> int:
+        """Rows per slice H."""
+        return self.shape[1]
+
+    @property
+    def width(self) -> int:
+        """Columns per slice W."""
+        return self.shape[2]
+
+    @property
+    def channels(self) -> int:
+        """Channels per voxel C (1 grey, 3 RGB, 4 RGBA)."""
+        return self.shape[3]
