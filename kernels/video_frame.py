@@ -153,6 +153,15 @@ def _motion_ema_rows(
 
 
 @njit(cache=True, nogil=True)
+def _copy_twice(row, a, b):
+    # one frame row into both of its ring slots (two loops: each vectorises on its own)
+    for i in range(row.size):
+        a[i] = row[i]
+    for i in range(row.size):
+        b[i] = row[i]
+
+
+@njit(cache=True, nogil=True)
 def _ring_store_rows(frame, slot_a, slot_b, columns, sums):
     # frame/slots (H, R) float32; columns (2, R) float64 scratch. Fills sums with
     # [sum v, sum v^2], accumulated in float64 on purpose, column-wise then over columns.
@@ -164,12 +173,7 @@ def _ring_store_rows(frame, slot_a, slot_b, columns, sums):
         squares[i] = 0.0
     for y in range(height):
         f = frame[y]
-        a = slot_a[y]
-        b = slot_b[y]
-        for i in range(run):
-            a[i] = f[i]
-        for i in range(run):
-            b[i] = f[i]
+        _copy_twice(f, slot_a[y], slot_b[y])
         for i in range(run):
             w = np.float64(f[i])
             total[i] += w
@@ -191,12 +195,7 @@ def _ring_store_pixel_rows(frame, slot_a, slot_b, moments):
     squares = 0
     for y in range(height):
         f = frame[y]
-        a = slot_a[y]
-        b = slot_b[y]
-        for i in range(run):
-            a[i] = f[i]
-        for i in range(run):
-            b[i] = f[i]
+        _copy_twice(f, slot_a[y], slot_b[y])
         for i in range(run):
             p = np.int64(f[i])
             total += p
