@@ -56,7 +56,6 @@ def motion_ema_step(
     momentum: np.float32,
     first: bool,
     motion: np.ndarray | None = None,
-    columns: np.ndarray | None = None,
 ) -> np.ndarray:
     """Advance the pipeline state by one frame, in place; return its four energies.
 
@@ -76,8 +75,6 @@ def motion_ema_step(
         The first frame of the stream: the state is initialised instead of blended.
     motion : ndarray, optional
         float32 (H, W, C) that receives the motion (for callers that keep it).
-    columns : ignored
-        Scratch of the numba twin (same signature).
 
     Returns
     -------

@@ -198,7 +198,6 @@ class VideoPipeline:
         self._previous: np.ndarray | None = None  # the last frame
         self._fused: np.ndarray | None = None  # (2, H, W, C) running volume
         self._envelope: np.ndarray | None = None  # (2, H, W, C) EMA of the running volume
-        self._columns: np.ndarray | None = None  # the kernel's float64 scratch
         self._volume: ZSpaceVolume | None = None
         self._frame_shape: tuple[int, ...] | None = None
         self._index = 0
@@ -309,7 +308,6 @@ class VideoPipeline:
             self._rho,
             first,
             motion,
-            self._columns,
         )
         per_depth = energies[:2].copy()
         resonance_energy, motion_energy = energies[2], energies[3]
@@ -343,7 +341,6 @@ class VideoPipeline:
         self._previous = np.empty(shape, dtype=dtype)  # pixels stay pixels
         self._fused = np.empty((2, *shape), dtype=F32)
         self._envelope = np.empty((2, *shape), dtype=F32)
-        self._columns = np.empty((5, shape[1] * shape[2]), dtype=np.float64)
         self._volume = ZSpaceVolume(self._fused)  # adopts the buffer, no copy
 
     def _atlas(self, snapshot, smoothed, motion_energy, resonance_energy) -> AtlasFrame:
