@@ -98,12 +98,9 @@ class TemporalStats:
 
     def __init__(self, quiescence_threshold: float, history: int) -> None:
         self.threshold = F32(quiescence_threshold)
-        self.samples: deque[tuple[np.float32, np.float32, np.float32]] = deque(
-            maxlen=max(int(history), 1)
-        )
-        # each sample with m^2, r^2, and dt and decay from the sample before it, the values
-        # digest_window would otherwise recompute for every window it covers
-        self._derived: deque[tuple[np.float32, ...]] = deque(maxlen=self.samples.maxlen)
+        # each kept sample (t, m, r) with m^2, r^2, and dt and decay from the sample before
+        # it, the values digest_window would otherwise recompute for every window it covers
+        self._derived: deque[tuple[np.float32, ...]] = deque(maxlen=max(int(history), 1))
         self.frames = 0
         self.quiescent = 0
         self.sums = {name: F32(0.0) for name in self._SUMS}
@@ -143,9 +140,13 @@ class TemporalStats:
             self.quiescent += 1
         self.frames += 1
         self.last = (t, m, r)
-        self.samples.append((t, m, r))
         self._derived.append((t, m, r, m_sq, r_sq, dt, decay))
         return ChronoSnapshot(self.summary(), float(dt))
+
+    @property
+    def samples(self) -> list[tuple[np.float32, np.float32, np.float32]]:
+        """The kept (timestamp, motion energy, resonance energy) samples, oldest first."""
+        return [row[:3] for row in self._derived]
 
     def summary(self) -> ChronoSummary:
         """The :class:`ChronoSummary` of every sample so far (all zeros before the first)."""
@@ -201,7 +202,7 @@ class TemporalStats:
         consecutive pairs inside the window; mean_resonance_decay divides by frames - 1 (0 for
         one frame). k = 0 or no samples gives zeros.
         """
-        k = min(int(k), len(self.samples))
+        k = min(int(k), len(self._derived))
         if k <= 0:
             return TemporalDigest()
         rows = list(self._derived)[len(self._derived) - k :]
