@@ -39,7 +39,9 @@ class FrameRing:
         self._buffer = np.empty((2 * depth, *shape), dtype=self.dtype)
         # per slot, doubled like the frames: float32 mean, std and energy
         self._stats = np.zeros((3, 2 * depth), dtype=F32)
-        self._columns = np.empty((2, shape[1] * shape[2]), dtype=np.float64)
+        # float64 scratch of the float frames' sums (pixels are summed exactly in integers)
+        run = shape[1] * shape[2]
+        self._columns = np.empty((2, run), dtype=np.float64) if self.dtype == F32 else None
         self._values = shape[0] * shape[1] * shape[2]
         self._count = 0  # frames pushed since the last clear
         self._t = -1

@@ -26,7 +26,11 @@ PIXEL_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16))
 
 
 def pixel_values(pixels: np.ndarray) -> np.ndarray:
-    """The float32 values ``pixels / (2**bits - 1)`` of uint8/uint16 pixels (a new array)."""
+    """The float32 values ``pixels / (2**bits - 1)`` of uint8/uint16 pixels (a new array).
+
+    One pass: the ufunc casts to float32 and divides, as ``astype(float32) / scale`` would.
+    This is the definition the readers (``video_io.to_float``) and the pixel kernels follow.
+    """
     return np.divide(pixels, F32(np.iinfo(pixels.dtype).max), dtype=F32)
 
 

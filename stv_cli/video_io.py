@@ -166,10 +166,9 @@ def channels_last(pixels: np.ndarray) -> np.ndarray:
 
 def to_float(pixels: np.ndarray) -> np.ndarray:
     """uint8 or uint16 pixels -> float32 in [0, 1], channels last ((H, W) gains C = 1)."""
-    scale = np.float32(65535.0 if pixels.dtype == np.uint16 else 255.0)
-    # one pass: the ufunc casts to float32 and divides, as astype(float32) / scale would
-    image = np.divide(pixels, scale, dtype=np.float32)
-    return image[:, :, None] if image.ndim == 2 else image
+    from .pixel_volume import pixel_values
+
+    return channels_last(pixel_values(pixels))
 
 
 class _Pump:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import InvalidDimensions, InvalidValue, NonFiniteValue, ShapeMismatch
+from .pixel_volume import PIXEL_DTYPES, pixel_values
 from .telemetry import AtlasFrame, AtlasMetric
 from .temporal import TemporalResonanceBuffer
 from .video_components import MotionEmbeddingFilter, ResonanceEnvelope
@@ -43,9 +44,6 @@ __all__ = [
     "tensor_energy",
     "weight_entropy",
 ]
-
-#: The integer frames :meth:`VideoPipeline.push_pixels` takes.
-PIXEL_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16))
 
 #: The note every pipeline atlas carries.
 Z_DYNAMICS_NOTE = "video.pipeline.z_dynamics"
@@ -381,9 +379,7 @@ class VideoPipeline:
 
 def _values(frame: np.ndarray) -> np.ndarray:
     """float32 frames as they are; uint8/uint16 pixels as pixels / (2**bits - 1)."""
-    if frame.dtype == F32:
-        return frame
-    return np.divide(frame, F32(np.iinfo(frame.dtype).max), dtype=F32)
+    return frame if frame.dtype == F32 else pixel_values(frame)
 
 
 def _size(shape: tuple[int, ...]) -> str:
