@@ -10,14 +10,15 @@ Frames may be float32 or integer *pixels* (uint8 or uint16) standing for the flo
 ``pixels / (2**bits - 1)``, the very division :func:`stv_cli.video_io.to_float` does. A
 decoded clip stays in pixels: the ring holds a quarter of the bytes, the motion kernel reads
 the frame and the previous frame a quarter as wide, and nobody writes the float copy; each
-row is divided into a float32 scratch row (in L1) right before the float arithmetic, so the
-results are those of the float frame bit for bit. The ring's statistics of pixels are their
+value is divided as it is read, right before the float arithmetic, so the results are those
+of the float frame bit for bit. The ring's statistics of pixels are their
 exact integer moments (see ``ring_store``).
 
 The element-wise float32 arithmetic is the reference's, operation for operation (no
-fastmath, so no fused multiply-add), so the states agree with it bit for bit. The energies
-accumulate in float64 on purpose: each row's sum of |v| in vector registers (``_abs_sum``, the
-one function compiled with fast-math's 'reassoc' flag alone), then the rows in order; the ring's
+fused multiply-add), so the states agree with it bit for bit. The energies accumulate in
+float64 on purpose: each row's sum of |v| in vector registers, in the loop that makes the
+values (the three row loops compiled with fast-math's 'reassoc' flag alone, see the comment
+above them), then the rows in order; the ring's
 float sums column-wise over the rows, then over the columns. Those orders differ from NumPy's
 pairwise sums, so they agree with the reference to about 1e-15 relative before the float32
 rounding; they are fixed when the kernels compile, so the same frame always gives the same
@@ -46,24 +47,6 @@ def pixel_scale(dtype) -> np.float32:
     return _SCALES[np.dtype(dtype)]
 
 
-def _values(row, scratch, scale):
-    """The float32 values of one row: the row itself, or integer pixels / scale in scratch."""
-    raise NotImplementedError  # compiled only, through the overload below
-
-
-@overload(_values, inline="always")
-def _values_overload(row, scratch, scale):
-    if isinstance(row.dtype, types.Integer):
-
-        def divide(row, scratch, scale):
-            for i in range(row.size):
-                scratch[i] = np.float32(row[i]) / scale
-            return scratch
-
-        return divide
-    return lambda row, scratch, scale: row
-
-
 @njit(cache=True, nogil=True)
 def _count_nonfinite(rows):
     count = 0
@@ -75,23 +58,64 @@ def _count_nonfinite(rows):
     return count
 
 
-@njit(cache=True, nogil=True)
+def _value(x, scale):
+    """The float32 value of one element: itself, or an integer pixel / scale."""
+    raise NotImplementedError  # compiled only, through the overload below
+
+
+@overload(_value, inline="always")
+def _value_overload(x, scale):
+    if isinstance(x, types.Integer):
+        return lambda x, scale: np.float32(x) / scale
+    return lambda x, scale: x
+
+
+# The three row loops below are the only functions compiled with fast-math, and with its
+# 'reassoc' flag alone: it lets LLVM keep the float64 sums of |v| in several vector
+# accumulators (in registers, summed at the end of the row) instead of one sequential chain.
+# No other flag is on, so NaN and inf keep their IEEE meaning, and no float32 expression of
+# the EMAs is a chain of one associative operation that 'reassoc' could regroup: the states
+# stay bit-exact with the reference (the tests check wide rows, where the loops vectorise).
+# The sums' order is fixed when the kernel compiles, so the same row always gives the same
+# sums. Taking each sum in the loop that makes its values, while they are in registers,
+# costs about a third of the kernel against summing each finished row again.
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc"})
+def _motion_row(raw, kept, f, m, scale, gain):
+    # f <- values(raw); m <- (f - values(kept)) * gain; kept <- raw. Returns sum |m|.
+    total = 0.0
+    for i in range(raw.size):
+        a = _value(raw[i], scale)
+        d = (a - _value(kept[i], scale)) * gain
+        f[i] = a
+        m[i] = d
+        kept[i] = raw[i]
+        total += np.float64(abs(d))
+    return total
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc"})
 def _ema_pair(state, incoming, weight, envelope, momentum):
-    # state <- state (1 - w) + incoming w; envelope <- envelope (1 - m) + state m (one row)
+    # state <- state (1 - w) + incoming w; envelope <- envelope (1 - m) + state m (one row).
+    # Returns (sum |state|, sum |envelope|) of the new values.
     keep = np.float32(1.0) - weight
     stay = np.float32(1.0) - momentum
+    sum_state = 0.0
+    sum_envelope = 0.0
     for i in range(state.size):
         v = state[i] * keep + incoming[i] * weight
+        e = envelope[i] * stay + v * momentum
         state[i] = v
-        envelope[i] = envelope[i] * stay + v * momentum
+        envelope[i] = e
+        sum_state += np.float64(abs(v))
+        sum_envelope += np.float64(abs(e))
+    return sum_state, sum_envelope
 
 
 @njit(cache=True, nogil=True, fastmath={"reassoc"})
 def _abs_sum(values):
-    # sum |v| of one row in float64. 'reassoc' (and no other fast-math flag: NaN and inf keep
-    # their IEEE meaning) lets LLVM keep several vector accumulators in registers; the order
-    # is fixed when the kernel compiles, so the same row always gives the same sum. About 20%
-    # of the motion kernel's time against accumulating columns in memory.
+    # sum |v| of one row in float64 (the first frame's rows)
     total = 0.0
     for i in range(values.size):
         total += np.float64(abs(values[i]))
@@ -99,51 +123,52 @@ def _abs_sum(values):
 
 
 @njit(cache=True, nogil=True)
-def _motion_ema_rows(frame, previous, fused, envelope, motion, rows, params, scale, first, sums):
+def _first_rows(raw, kept, m, v0, v1, e0, e1, scale):
+    # the first frame: no motion yet; each EMA starts at its input. Returns sum |v0|.
+    for i in range(raw.size):
+        a = _value(raw[i], scale)
+        kept[i] = raw[i]
+        m[i] = np.float32(0.0)
+        v0[i] = a
+        e0[i] = a
+        v1[i] = np.float32(0.0)
+        e1[i] = np.float32(0.0)
+    return _abs_sum(v0)
+
+
+@njit(cache=True, nogil=True)
+def _motion_ema_rows(frame, previous, fused, envelope, motion, row, params, scale, first, sums):
     # frame/previous (H, R) float32, or integer pixels of one dtype; fused/envelope
-    # (2, H, R); motion (H, R), or (1, R) scratch when the caller does not keep it; rows
-    # (2, R) float32 scratch for the pixels' values. params = [gain, alpha, momentum].
+    # (2, H, R); motion (H, R), or (1, R) scratch when the caller does not keep it; row
+    # (R,) float32 scratch for the frame's values. params = [gain, alpha, momentum].
     # Fills sums (5,) with float64 sums of |V0|, |V1|, |E0|, |E1| and |m| (row by row).
-    # Each row goes through a few short loops, each touching at most four arrays: a row is
+    # Each row goes through three short loops, each touching at most four arrays: a row is
     # 8-30 KiB, so it stays in L1 between them (one pass over memory), and loops over few
     # arrays are ones LLVM can prove free of aliasing and vectorise.
     gain = params[0]
     alpha = params[1]
     momentum = params[2]
-    height, run = frame.shape
+    height = frame.shape[0]
     for k in range(5):
         sums[k] = 0.0
     for y in range(height):
-        raw = frame[y]
-        kept = previous[y]
-        f = _values(raw, rows[0], scale)
         m = motion[y % motion.shape[0]]  # one scratch row when the motion is not kept
         v0 = fused[0, y]
         v1 = fused[1, y]
         e0 = envelope[0, y]
         e1 = envelope[1, y]
         if first:
-            for i in range(run):
-                m[i] = np.float32(0.0)
-            for i in range(run):
-                v0[i] = f[i]
-                e0[i] = f[i]
-            for i in range(run):
-                v1[i] = np.float32(0.0)
-                e1[i] = np.float32(0.0)
+            s0 = _first_rows(frame[y], previous[y], m, v0, v1, e0, e1, scale)
+            t0 = s0
+            s1 = t1 = 0.0
         else:
-            p = _values(kept, rows[1], scale)
-            for i in range(run):
-                m[i] = (f[i] - p[i]) * gain
-            _ema_pair(v0, f, alpha, e0, momentum)
-            _ema_pair(v1, m, alpha, e1, momentum)
-        for i in range(run):
-            kept[i] = raw[i]
-        sums[0] += _abs_sum(v0)
-        sums[1] += _abs_sum(v1)
-        sums[2] += _abs_sum(e0)
-        sums[3] += _abs_sum(e1)
-        sums[4] += _abs_sum(m)
+            sums[4] += _motion_row(frame[y], previous[y], row, m, scale, gain)
+            s0, t0 = _ema_pair(v0, row, alpha, e0, momentum)
+            s1, t1 = _ema_pair(v1, m, alpha, e1, momentum)
+        sums[0] += s0
+        sums[1] += s1
+        sums[2] += t0
+        sums[3] += t1
 
 
 @njit(cache=True, nogil=True)
@@ -214,12 +239,6 @@ def _scale(frame: np.ndarray) -> np.float32:
     return F32(1.0) if frame.dtype == F32 else pixel_scale(frame.dtype)
 
 
-def _value_rows(frame: np.ndarray, count: int) -> np.ndarray:
-    """float32 scratch rows for the values of integer pixels (a token one for float32)."""
-    run = frame.shape[-2] * frame.shape[-1] if frame.dtype != F32 else 1
-    return np.empty((count, run), dtype=F32)
-
-
 def count_nonfinite(frame: np.ndarray) -> int:
     """How many values of the float32 (H, W, C) ``frame`` are NaN or infinite."""
     return int(_count_nonfinite(_rows(np.ascontiguousarray(frame, dtype=F32), "frame")))
@@ -271,7 +290,7 @@ def motion_ema_step(
         _rows(fused, "fused"),
         _rows(envelope, "envelope"),
         _rows(motion, "motion"),
-        _value_rows(frame, 2),
+        np.empty(w * c, dtype=F32),
         params,
         _scale(frame),
         bool(first),

@@ -19,7 +19,8 @@ def _state(shape):
     )
 
 
-@pytest.mark.parametrize("shape", [(7, 5, 3), (3, 17, 1), (1, 1, 4)])
+# (5, 301, 3): rows of 903 values, long enough for the vectorised loops and their remainders
+@pytest.mark.parametrize("shape", [(7, 5, 3), (3, 17, 1), (1, 1, 4), (5, 301, 3)])
 @pytest.mark.parametrize("keep_motion", [True, False])
 def test_motion_ema_step_equals_the_reference(shape, keep_motion):
     rng = np.random.default_rng(7)
@@ -97,7 +98,7 @@ def _pixels(rng, shape, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
-@pytest.mark.parametrize("shape", [(7, 5, 3), (3, 17, 1)])
+@pytest.mark.parametrize("shape", [(7, 5, 3), (3, 17, 1), (5, 301, 3)])
 def test_motion_ema_step_on_pixels_equals_the_float_frames(dtype, shape):
     # pixels stand for pixels / (2**bits - 1): the very division stv's reader does
     rng = np.random.default_rng(11)
