@@ -1,9 +1,12 @@
 """numba kernels for the picture end of ``stv video``: collapse a ring of pixels, quantise.
 
 ``collapse_pixels`` is the weighted collapse (SPEC A.2.1) of a frame ring held as 8/16-bit
-pixels (:mod:`stv_kernels.video_frame`), dividing each pixel as it reads it, bit for bit the
-collapse of the float volume; into a uint8 ``out`` it quantises each row as it finishes
-(SPEC Part G), so the float picture is never written. ``quantise`` is that quantisation of a
+pixels (:mod:`stv_kernels.video_frame`): ``sum_z p_z * (w_z / s)``, each weight divided once
+by the pixel scale s instead of every pixel, which leaves the kernel no division and takes
+half the time. Each term is within 2 ulp of the float volume's ``(p_z / s) * w_z``, so the
+picture agrees with the collapse of the float volume to about 1e-7 per unit of weight (SPEC
+asks 1e-6), not bit for bit. Into a uint8 ``out`` it quantises each row as it finishes (SPEC
+Part G), so the float picture is never written. ``quantise`` is that quantisation of a
 float picture on its own, in one pass. Both are serial and release the GIL, like the other
 per-frame kernels; their NumPy twins are in :mod:`stv_kernels.video_frame_reference`.
 """
@@ -60,10 +63,10 @@ def _quantise_row(src, dst, top):
 
 
 @njit(cache=True, nogil=True)
-def _collapse_pixel_rows(pixels, weights, out, scale, scratch, top):
-    # pixels (D, H, R) integers, out (H, R): out = sum_z (pixels[z] / scale) w[z], in z order
-    # from 0.0, four slices at a time as (((acc + a) + b) + c) + d, which is the order of
-    # stv_kernels.collapse one slice at a time: bit-exact with collapsing the float volume.
+def _collapse_pixel_rows(pixels, weights, out, scratch, top):
+    # pixels (D, H, R) integers, out (H, R): out = sum_z float32(pixels[z]) * weights[z] (the
+    # weights already divided by the pixel scale), in z order from 0.0, four slices at a time
+    # as (((acc + a) + b) + c) + d: the order of stv_kernels.collapse one slice at a time.
     # A uint8 out gets each row quantised (SPEC Part G) from the float32 scratch row, so the
     # float picture is never written out. Serial (the video's compute thread; no pool to start).
     depth, height, run = pixels.shape
@@ -82,14 +85,14 @@ def _collapse_pixel_rows(pixels, weights, out, scale, scratch, top):
             r2 = pixels[z + 2, y]
             r3 = pixels[z + 3, y]
             for i in range(run):
-                a = (acc[i] + (np.float32(r0[i]) / scale) * w0) + (np.float32(r1[i]) / scale) * w1
-                acc[i] = (a + (np.float32(r2[i]) / scale) * w2) + (np.float32(r3[i]) / scale) * w3
+                a = (acc[i] + np.float32(r0[i]) * w0) + np.float32(r1[i]) * w1
+                acc[i] = (a + np.float32(r2[i]) * w2) + np.float32(r3[i]) * w3
             z += 4
         while z < depth:
             w = weights[z]
             row = pixels[z, y]
             for i in range(run):
-                acc[i] += (np.float32(row[i]) / scale) * w
+                acc[i] += np.float32(row[i]) * w
             z += 1
         _settle(acc, out, y, top)
 
@@ -104,7 +107,12 @@ def _quantise_rows(image, out, top):
 def collapse_pixels(
     pixels: np.ndarray, weights: np.ndarray, out: np.ndarray | None = None
 ) -> np.ndarray:
-    """``collapse_weighted`` of the float32 volume ``pixels / (2**bits - 1)``, bit for bit.
+    """``collapse_weighted`` of the float32 volume ``pixels / s`` (s = 2**bits - 1), to ~1e-7.
+
+    Computed as ``sum_z p_z * (w_z / s)`` in float32, in z order: exactly
+    :func:`stv_kernels.video_frame_reference.collapse_pixels`. Against the float volume's
+    ``(p_z / s) * w_z`` each term differs by at most 2 ulp, so the picture differs by at most
+    about ``2**-22 * sum|w|`` plus the sums' own rounding.
 
     Parameters
     ----------
@@ -119,7 +127,7 @@ def collapse_pixels(
     Returns
     -------
     ndarray
-        ``out``: ``sum_z (pixels[z] / scale) * weights[z]`` accumulated in z order in float32.
+        ``out``: ``sum_z pixels[z] * (weights[z] / s)`` accumulated in z order in float32.
     """
     if pixels.ndim != 4 or pixels.dtype not in PIXEL_DTYPES:
         raise ValueError(f"pixels must be a uint8 or uint16 (D, H, W, C) array, got {pixels.dtype}")
@@ -134,9 +142,8 @@ def collapse_pixels(
     scratch = np.empty(wd * c if out.dtype == np.uint8 else 1, dtype=F32)
     _collapse_pixel_rows(
         _rows(pixels, "pixels", pixels=True),
-        w,
+        np.divide(w, pixel_scale(pixels.dtype), dtype=F32),
         _rows(out, "out", pixels=True),
-        pixel_scale(pixels.dtype),
         scratch,
         F32(255.0),
     )

@@ -16,8 +16,10 @@ in float64 on purpose (a frame has ~10^6 values) and rounded to float32.
 squares (float64) for the slice statistics of the ring's volume.
 
 ``collapse_pixels``: the weighted collapse of a ring of integer pixels, which stand for the
-float32 values ``pixels / (2**bits - 1)`` (:func:`values`); ``motion_ema_step`` and
-``ring_store`` take such pixels too. ``quantise``: float32 -> 8- or 16-bit pixels (SPEC Part G).
+float32 values ``pixels / (2**bits - 1)`` (:func:`values`), as ``sum_z p_z * (w_z / s)``:
+each weight divided once by the scale s, not each pixel (within ~1e-7 of collapsing the
+values); ``motion_ema_step`` and ``ring_store`` take such pixels too. ``quantise``: float32
+-> 8- or 16-bit pixels (SPEC Part G).
 """
 
 from __future__ import annotations
@@ -133,15 +135,19 @@ def ring_store(
 def collapse_pixels(
     pixels: np.ndarray, weights: np.ndarray, out: np.ndarray | None = None
 ) -> np.ndarray:
-    """``sum_z values(pixels[z]) * weights[z]`` in z order in float32 (SPEC A.2.1).
+    """``sum_z pixels[z] * (weights[z] / s)`` in z order in float32 (SPEC A.2.1), s = 255 or
+    65535: the collapse of the values ``pixels / s`` with the division moved to the weights.
 
     A uint8 ``out`` receives that picture quantised by :func:`quantise`.
     """
     from .reference import collapse_weighted
 
+    scale = F32(np.iinfo(pixels.dtype).max)
+    weights = np.divide(np.asarray(weights, dtype=F32), scale, dtype=F32)
+    levels = pixels.astype(F32)  # exact: integers below 2**24
     if out is not None and out.dtype == np.uint8:
-        return quantise(collapse_weighted(values(pixels), weights), np.uint8, out=out)
-    return collapse_weighted(values(pixels), weights, out=out)
+        return quantise(collapse_weighted(levels, weights), np.uint8, out=out)
+    return collapse_weighted(levels, weights, out=out)
 
 
 def quantise(image: np.ndarray, dtype=np.uint8, out: np.ndarray | None = None) -> np.ndarray:

@@ -200,7 +200,8 @@ class StreamingProjection:
     pixels standing for ``pixels / (2**bits - 1)`` (what the readers decode): those stay
     pixels all the way to the collapse, with a quarter of the memory traffic: the same
     telemetry bit for bit as their float values, and projections within ~1e-7 (the ring's
-    statistics are the pixels' exact moments). Raises InputError on a frame of a new size or
+    statistics are the pixels' exact moments, and the collapse divides the weights by 255
+    instead of every pixel). Raises InputError on a frame of a new size or
     kind.
     """
 
