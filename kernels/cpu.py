@@ -22,7 +22,7 @@ from .reference import (
 )
 from .stats import slice_statistics
 from .upscale import upscale_bilinear
-from .video_frame import count_nonfinite, motion_ema_step, ring_store
+from .video_frame import count_nonfinite, motion_ema_step, motion_slice_step, ring_store
 
 __all__ = [
     "INTERPOLATION_CODES",
@@ -38,6 +38,7 @@ __all__ = [
     "interpolate_z",
     "interpolation_code",
     "motion_ema_step",
+    "motion_slice_step",
     "quantise",
     "ring_store",
     "slice_statistics",

@@ -281,6 +281,7 @@ from .video_frame_reference import (  # noqa: E402,F401
     collapse_pixels,
     count_nonfinite,
     motion_ema_step,
+    motion_slice_step,
     quantise,
     ring_store,
 )

@@ -139,9 +139,10 @@ def _first_rows(raw, kept, m, v0, v1, e0, e1, scale):
 @njit(cache=True, nogil=True)
 def _motion_ema_rows(frame, previous, fused, envelope, motion, row, params, scale, first, sums):
     # frame/previous (H, R) float32, or integer pixels of one dtype; fused/envelope
-    # (2, H, R); motion (H, R), or (1, R) scratch when the caller does not keep it; row
-    # (R,) float32 scratch for the frame's values. params = [gain, alpha, momentum].
-    # Fills sums (5,) with float64 sums of |V0|, |V1|, |E0|, |E1| and |m| (row by row).
+    # (S, H, R) with S = 2, or S = 1 for the motion slice alone; motion (H, R), or (1, R)
+    # scratch when the caller does not keep it; row (R,) float32 scratch for the frame's
+    # values. params = [gain, alpha, momentum]. Fills sums (5,) with float64 sums of |V0|,
+    # |V1|, |E0|, |E1| and |m|, row by row; with S = 1, of |F|, |V1|, 0, |E1| and |m|.
     # Each row goes through three short loops, each touching at most four arrays: a row is
     # 8-30 KiB, so it stays in L1 between them (one pass over memory), and loops over few
     # arrays are ones LLVM can prove free of aliasing and vectorise.
@@ -149,21 +150,25 @@ def _motion_ema_rows(frame, previous, fused, envelope, motion, row, params, scal
     alpha = params[1]
     momentum = params[2]
     height = frame.shape[0]
+    alone = fused.shape[0] == 1  # no image slice: the scratch row stands in for it
     for k in range(5):
         sums[k] = 0.0
     for y in range(height):
         m = motion[y % motion.shape[0]]  # one scratch row when the motion is not kept
-        v0 = fused[0, y]
-        v1 = fused[1, y]
-        e0 = envelope[0, y]
-        e1 = envelope[1, y]
+        v0 = row if alone else fused[0, y]
+        e0 = row if alone else envelope[0, y]
+        v1 = fused[-1, y]
+        e1 = envelope[-1, y]
         if first:
             s0 = _first_rows(frame[y], previous[y], m, v0, v1, e0, e1, scale)
-            t0 = s0
+            t0 = 0.0 if alone else s0
             s1 = t1 = 0.0
         else:
             sums[4] += _motion_row(frame[y], previous[y], row, m, scale, gain)
-            s0, t0 = _ema_pair(v0, row, alpha, e0, momentum)
+            if alone:
+                s0, t0 = _abs_sum(row), 0.0
+            else:
+                s0, t0 = _ema_pair(v0, row, alpha, e0, momentum)
             s1, t1 = _ema_pair(v1, m, alpha, e1, momentum)
         sums[0] += s0
         sums[1] += s1
@@ -266,11 +271,47 @@ def motion_ema_step(
     ndarray
         float32 (4,): mean |fused[0]|, mean |fused[1]|, mean |envelope|, mean |motion|.
     """
+    sums, n = _step(frame, previous, fused, envelope, gain, alpha, momentum, first, motion, 2)
+    out = np.empty(4, dtype=F32)
+    out[0] = sums[0] / n
+    out[1] = sums[1] / n
+    out[2] = (sums[2] + sums[3]) / (2 * n)
+    out[3] = sums[4] / n
+    return out
+
+
+def motion_slice_step(
+    frame: np.ndarray,
+    previous: np.ndarray,
+    fused: np.ndarray,
+    envelope: np.ndarray,
+    gain: np.float32,
+    alpha: np.float32,
+    momentum: np.float32,
+    first: bool,
+    motion: np.ndarray | None = None,
+) -> np.ndarray:
+    """:func:`motion_ema_step` for the motion slice alone: ``fused``/``envelope`` (1, H, W, C).
+
+    Parameters are those of :func:`stv_kernels.video_frame_reference.motion_slice_step`.
+
+    Returns
+    -------
+    ndarray
+        float64 (4,): mean |frame|, mean |fused[0]|, mean |envelope[0]|, mean |motion|.
+    """
+    sums, n = _step(frame, previous, fused, envelope, gain, alpha, momentum, first, motion, 1)
+    return np.array([sums[0], sums[1], sums[3], sums[4]]) / n
+
+
+def _step(frame, previous, fused, envelope, gain, alpha, momentum, first, motion, slices: int):
+    """Check the arrays and run ``_motion_ema_rows``; return its sums and the frame's size."""
     h, w, c = frame.shape
     shape = (h, w, c)
-    if previous.shape != shape or fused.shape != (2, *shape) or envelope.shape != (2, *shape):
+    state = (slices, *shape)
+    if previous.shape != shape or fused.shape != state or envelope.shape != state:
         raise ValueError(
-            f"motion_ema_step needs previous {shape} and fused/envelope {(2, *shape)}, got "
+            f"the state needs previous {shape} and fused/envelope {state}, got "
             f"{previous.shape}, {fused.shape}, {envelope.shape}"
         )
     if previous.dtype != frame.dtype:
@@ -290,19 +331,13 @@ def motion_ema_step(
         _rows(fused, "fused"),
         _rows(envelope, "envelope"),
         _rows(motion, "motion"),
-        np.empty(w * c, dtype=F32),
+        np.empty(run, dtype=F32),
         params,
         _scale(frame),
         bool(first),
         sums,
     )
-    n = h * run
-    out = np.empty(4, dtype=F32)
-    out[0] = sums[0] / n
-    out[1] = sums[1] / n
-    out[2] = (sums[2] + sums[3]) / (2 * n)
-    out[3] = sums[4] / n
-    return out
+    return sums, h * run
 
 
 def ring_store(

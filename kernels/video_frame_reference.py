@@ -12,6 +12,9 @@ tested against these functions.
 and its energies: mean |V0|, mean |V1|, mean |E| over both slices and mean |m|, each summed
 in float64 on purpose (a frame has ~10^6 values) and rounded to float32.
 
+``motion_slice_step``: the same for the motion slice alone, with the frame's mean value (a
+pipeline that keeps the image slice's energies as running means, not voxels).
+
 ``ring_store``: a frame copied into two slots of a frame ring, with its sum and sum of
 squares (float64) for the slice statistics of the ring's volume.
 
@@ -101,6 +104,43 @@ def motion_ema_step(
         np.copyto(motion, m)
     return np.array(
         [abs_mean(fused[0]), abs_mean(fused[1]), abs_mean(envelope), abs_mean(m)], dtype=F32
+    )
+
+
+def motion_slice_step(
+    frame: np.ndarray,
+    previous: np.ndarray,
+    fused: np.ndarray,
+    envelope: np.ndarray,
+    gain: np.float32,
+    alpha: np.float32,
+    momentum: np.float32,
+    first: bool,
+    motion: np.ndarray | None = None,
+) -> np.ndarray:
+    """:func:`motion_ema_step` for the motion slice alone (a pipeline that keeps no image
+    slice: see :class:`stv_cli.video_pipeline.VideoPipeline`'s ``keep_image_slice``).
+
+    ``fused`` and ``envelope`` are float32 (1, H, W, C): slice 1 of the full state, updated
+    with the same float32 operations. Returns float64 (4,): mean |frame values|, mean
+    |fused[0]|, mean |envelope[0]|, mean |motion|, from which the caller advances the image
+    slice's energies.
+    """
+    raw, frame = frame, values(frame)
+    if first:
+        m = np.zeros_like(frame)
+        fused[0] = m
+        envelope[0] = m
+    else:
+        m = np.subtract(frame, values(previous), dtype=F32)
+        m *= gain
+        _ema(fused[0], m, alpha)
+        _ema(envelope[0], fused[0], momentum)
+    np.copyto(previous, raw)
+    if motion is not None:
+        np.copyto(motion, m)
+    return np.array(
+        [float(np.abs(a).mean(dtype=np.float64)) for a in (frame, fused[0], envelope[0], m)]
     )
 
 

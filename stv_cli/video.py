@@ -146,10 +146,12 @@ def parse_super_resolution(text: str | None) -> tuple[str, int] | None:
 
 
 def make_pipeline(stream: StreamSettings):
-    """The library's VideoPipeline with stv's defaults and ``motion_gain``."""
+    """The library's VideoPipeline with stv's defaults and ``motion_gain``, keeping the image
+    slice of a pixel clip as means (``keep_image_slice=False``): nothing here reads its voxels."""
     from .video_pipeline import VideoPipeline, VideoPipelineConfig
 
-    return VideoPipeline(VideoPipelineConfig(motion_gain=stream.motion_gain))
+    config = VideoPipelineConfig(motion_gain=stream.motion_gain)
+    return VideoPipeline(config, keep_image_slice=False)  # stv reads only its telemetry
 
 
 def make_stream_projector(stream: StreamSettings):

@@ -123,6 +123,42 @@ def test_motion_ema_step_on_pixels_equals_the_float_frames(dtype, shape):
         np.testing.assert_allclose(ea, ec, rtol=1e-6)
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, F32])
+@pytest.mark.parametrize("keep_motion", [True, False])
+def test_motion_slice_step_is_the_full_steps_motion_slice(dtype, keep_motion):
+    shape = (5, 301, 3)  # rows long enough for the vectorised loops and their remainders
+    rng = np.random.default_rng(13)
+    if dtype == F32:
+        frames = [rng.random(shape, dtype=F32) for _ in range(5)]
+        previous = lambda: np.zeros(shape, F32)  # noqa: E731
+    else:
+        frames = [_pixels(rng, shape, dtype) for _ in range(5)]
+        previous = lambda: np.zeros(shape, dtype)  # noqa: E731
+    slice_state = lambda: (previous(), np.zeros((1, *shape), F32), np.zeros((1, *shape), F32))  # noqa: E731
+    fast_state, ref_state = slice_state(), slice_state()
+    full_state = (previous(), *_state(shape)[1:])
+    params = (F32(1.3), F32(0.35), F32(0.25))
+    for k, frame in enumerate(frames):
+        ma, mb, mc = ((np.empty(shape, F32) if keep_motion else None) for _ in range(3))
+        got = fast.motion_slice_step(frame, *fast_state, *params, k == 0, ma)
+        want = ref.motion_slice_step(frame, *ref_state, *params, k == 0, mb)
+        full = fast.motion_ema_step(frame, *full_state, *params, k == 0, mc)
+        for x, y in zip(fast_state, ref_state, strict=True):
+            np.testing.assert_array_equal(x, y)  # the same float32 operations, bit for bit
+        np.testing.assert_array_equal(fast_state[1][0], full_state[1][1])  # slice 1
+        np.testing.assert_array_equal(fast_state[2][0], full_state[2][1])
+        if keep_motion:
+            np.testing.assert_array_equal(ma, mb)
+            np.testing.assert_array_equal(ma, mc)
+        assert got.dtype == np.float64 and got.shape == (4,)
+        np.testing.assert_allclose(got, want, rtol=1e-12)  # float64 sums in other orders
+        values = ref.values(frame).astype(np.float64)
+        np.testing.assert_allclose(got[0], np.abs(values).mean(), rtol=1e-12)
+        np.testing.assert_allclose(got[[1, 3]], full[[1, 3]], rtol=1e-6)
+    with pytest.raises(ValueError, match=r"fused/envelope \(1, 5, 301, 3\)"):
+        fast.motion_slice_step(frames[0], *full_state, *params, False)
+
+
 def test_motion_ema_step_refuses_mixed_frame_and_previous():
     prev, fused, env = _state((2, 3, 1))
     with pytest.raises(ValueError, match="dtype"):

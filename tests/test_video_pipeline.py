@@ -343,6 +343,85 @@ def test_push_pixels_refuses_other_dtypes_and_keeps_the_size_rule():
     assert pipeline.frame_index == 1
 
 
+# --------------------------------------------------------- keep_image_slice=False
+
+
+def _moving_pixels(dtype, count: int, shape=(12, 40, 3)):
+    # a bright bar walking over noise, so the motion slice is far from zero
+    rng = np.random.default_rng(21)
+    top = np.iinfo(dtype).max
+    frames = []
+    for k in range(count):
+        frame = rng.integers(0, top // 4, shape, dtype=dtype)
+        frame[:, 3 * k : 3 * k + 6] = top - k
+        frames.append(frame)
+    return frames
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_without_the_image_slice_pixel_telemetry_agrees_with_the_voxels(backend, dtype):
+    frames = _moving_pixels(dtype, 12)
+    lean, full = VideoPipeline(keep_image_slice=False), VideoPipeline()
+    for k, pixels in enumerate(frames):
+        a = lean.push_pixels(pixels, 0.04 * k)
+        b = full.push_pixels(pixels, 0.04 * k)
+        # the image slice's means follow float64 EMAs of the frame's mean: ~1e-7 relative
+        for name in ("per_depth_energy", "smoothed_weights", "spectral_response"):
+            np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=1e-6)
+        assert [m.name for m in a.atlas.metrics] == [m.name for m in b.atlas.metrics]
+        np.testing.assert_allclose(
+            [m.value for m in a.atlas.metrics], [m.value for m in b.atlas.metrics], rtol=1e-6
+        )
+        assert a.atlas.z_signal == b.atlas.z_signal
+        # the motion slice is the same float32 arithmetic: bit for bit
+        np.testing.assert_array_equal(a.motion, b.motion)
+        assert a.per_depth_energy[1] == b.per_depth_energy[1]
+        assert a.volume is None  # no image slice to copy, even with keep_arrays
+    assert lean.volume is None and lean.envelope is None
+    assert full.volume is not None and full.envelope.shape == (2, 12, 40, 3)
+    # the state is the motion slice alone: half the floats of the full one
+    assert lean._fused.shape == lean._envelope.shape == (1, 12, 40, 3)
+
+
+def test_without_the_image_slice_the_image_energies_are_the_emas_of_the_mean(backend):
+    # by hand: V0 = mean F on the first frame, then V0 (1 - a) + F a; E0 likewise from V0
+    frames = [np.full((2, 3, 1), v, np.uint8) for v in (255, 0, 51)]
+    pipeline = VideoPipeline(keep_image_slice=False)
+    a, r = 0.35, 0.25
+    v0 = e0 = 1.0
+    for k, pixels in enumerate(frames):
+        out = pipeline.push_pixels(pixels, k)
+        f = float(pixels[0, 0, 0]) / 255
+        if k:
+            v0 = v0 * float(F32(1 - F32(a))) + f * float(F32(a))
+            e0 = e0 * float(F32(1 - F32(r))) + v0 * float(F32(r))
+        assert out.per_depth_energy[0] == F32(v0)
+        resonance = next(m.value for m in out.atlas.metrics if m.name == "z.resonance_energy")
+        # the envelope's energy is the mean over both slices: E0's mean and mean |E1|
+        e1 = float(np.abs(pipeline._envelope).mean())
+        assert resonance == pytest.approx((e0 + e1) / 2, rel=1e-6)
+
+
+def test_without_the_image_slice_float_clips_keep_their_voxels(backend):
+    lean, full = VideoPipeline(keep_image_slice=False), VideoPipeline()
+    for frame, t in _frames(4):
+        _outputs_equal(lean.push(frame, t), full.push(frame, t))  # floats may be negative
+    assert lean.volume is not None
+    # and pixels after floats follow the usual mixing rule
+    pixels = np.zeros((3, 4, 3), np.uint8)
+    _outputs_equal(lean.push_pixels(pixels, 1.0), full.push_pixels(pixels, 1.0))
+
+
+def test_without_the_image_slice_a_float_frame_after_pixels_is_refused():
+    pipeline = VideoPipeline(keep_image_slice=False)
+    pipeline.push_pixels(np.zeros((2, 2, 3), np.uint8), 0.0)
+    with pytest.raises(InvalidValue, match=r"frame 1 is float32 but the clip started with uint8"):
+        pipeline.push(np.zeros((2, 2, 3), F32), 0.1)
+    assert pipeline.frame_index == 1
+    pipeline.push_pixels(np.ones((2, 2, 3), np.uint8), 0.1)  # pixels go on
+    assert pipeline.frame_index == 2
+
+
 def test_digests_false_drops_only_the_digests(backend):
     with_digests, without = VideoPipeline(), VideoPipeline()
     for frame, t in _frames(4):
