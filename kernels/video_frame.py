@@ -83,16 +83,20 @@ def _value_overload(x, scale):
 
 @njit(cache=True, nogil=True, fastmath={"reassoc"})
 def _motion_row(raw, kept, f, m, scale, gain):
-    # f <- values(raw); m <- (f - values(kept)) * gain; kept <- raw. Returns sum |m|.
+    # f <- values(raw) (unless f is empty: no image slice keeps them);
+    # m <- (values(raw) - values(kept)) * gain; kept <- raw. Returns (sum |m|, sum |values|).
     total = 0.0
+    values = 0.0
     for i in range(raw.size):
         a = _value(raw[i], scale)
         d = (a - _value(kept[i], scale)) * gain
-        f[i] = a
+        if f.size:
+            f[i] = a
         m[i] = d
         kept[i] = raw[i]
         total += np.float64(abs(d))
-    return total
+        values += np.float64(abs(a))
+    return total, values
 
 
 @njit(cache=True, nogil=True, fastmath={"reassoc"})
@@ -164,10 +168,11 @@ def _motion_ema_rows(frame, previous, fused, envelope, motion, row, params, scal
             t0 = 0.0 if alone else s0
             s1 = t1 = 0.0
         else:
-            sums[4] += _motion_row(frame[y], previous[y], row, m, scale, gain)
-            if alone:
-                s0, t0 = _abs_sum(row), 0.0
-            else:
+            f = row[:0] if alone else row
+            moved, s0 = _motion_row(frame[y], previous[y], f, m, scale, gain)
+            sums[4] += moved
+            t0 = 0.0
+            if not alone:
                 s0, t0 = _ema_pair(v0, row, alpha, e0, momentum)
             s1, t1 = _ema_pair(v1, m, alpha, e1, momentum)
         sums[0] += s0
