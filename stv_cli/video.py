@@ -200,11 +200,11 @@ class StreamingProjection:
     ``push(image, timestamp)`` returns ``(projection, pipeline_output, reset)``; a library
     user can drive it with frames from anywhere. A frame is float32 (H, W, C), or uint8/uint16
     pixels standing for ``pixels / (2**bits - 1)`` (what the readers decode): those stay
-    pixels all the way to the collapse, with a quarter of the memory traffic: the same
-    telemetry bit for bit as their float values, and projections within ~1e-7 (the ring's
-    statistics are the pixels' exact moments, and the collapse divides the weights by 255
-    instead of every pixel). Raises InputError on a frame of a new size or
-    kind.
+    pixels all the way to the collapse, with a quarter of the memory traffic, and telemetry
+    and projections within ~1e-7 of their float values' (the pipeline keeps a pixel clip's
+    image slice as means, the ring's statistics are the pixels' exact moments, and the
+    collapse divides the weights by 255 instead of every pixel). Raises InputError on a frame
+    of a new size or kind.
     """
 
     def __init__(self, stream: StreamSettings, name: str = "clip") -> None:

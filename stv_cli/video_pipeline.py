@@ -174,7 +174,7 @@ class VideoPipeline:
         values instead of voxels. Pixel values are never negative, so neither are those EMAs:
         their mean |v| is their mean, which follows the same EMAs of the frame's mean value
         (in float64). The telemetry then agrees with the voxels' to ~1e-7 relative instead of
-        bit for bit, a third less state is read and written per frame, and :attr:`volume`
+        bit for bit, about half the state is read and written per frame, and :attr:`volume`
         and :attr:`envelope` are None. ``stv video`` runs this way; a clip of float frames
         (which may be negative) keeps every voxel either way.
 
@@ -295,8 +295,9 @@ class VideoPipeline:
 
         The same output, bit for bit, as ``push(pixels / 255)`` (65535 for uint16, divided in
         float32 as :func:`stv_cli.video_io.to_float` does), without making that float frame:
-        the kernel divides each row as it goes, and the previous frame is kept as pixels (a
-        quarter of the bytes for 8 bits). This is how ``stv video`` feeds decoded frames.
+        the kernel divides each value as it reads it, and the previous frame is kept as pixels
+        (a quarter of the bytes for 8 bits). This is how ``stv video`` feeds decoded frames,
+        to a pipeline with ``keep_image_slice=False``, whose output is then within ~1e-7.
 
         Raises
         ------
