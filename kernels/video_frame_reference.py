@@ -86,22 +86,16 @@ def motion_ema_step(
     ndarray
         float32 (4,): mean |fused[0]|, mean |fused[1]|, mean |envelope|, mean |motion|.
     """
-    raw, frame = frame, values(frame)
+    frame, m = _motion(frame, previous, gain, first, motion)
     if first:
-        m = np.zeros_like(frame)
         fused[0] = frame
         fused[1] = m
         envelope[...] = fused
     else:
-        m = np.subtract(frame, values(previous), dtype=F32)
-        m *= gain
         _ema(fused[0], frame, alpha)
         _ema(fused[1], m, alpha)
         _ema(envelope[0], fused[0], momentum)
         _ema(envelope[1], fused[1], momentum)
-    np.copyto(previous, raw)
-    if motion is not None:
-        np.copyto(motion, m)
     return np.array(
         [abs_mean(fused[0]), abs_mean(fused[1]), abs_mean(envelope), abs_mean(m)], dtype=F32
     )
@@ -126,22 +120,31 @@ def motion_slice_step(
     |fused[0]|, mean |envelope[0]|, mean |motion|, from which the caller advances the image
     slice's energies.
     """
-    raw, frame = frame, values(frame)
+    frame, m = _motion(frame, previous, gain, first, motion)
     if first:
-        m = np.zeros_like(frame)
         fused[0] = m
         envelope[0] = m
     else:
-        m = np.subtract(frame, values(previous), dtype=F32)
-        m *= gain
         _ema(fused[0], m, alpha)
         _ema(envelope[0], fused[0], momentum)
-    np.copyto(previous, raw)
-    if motion is not None:
-        np.copyto(motion, m)
     return np.array(
         [float(np.abs(a).mean(dtype=np.float64)) for a in (frame, fused[0], envelope[0], m)]
     )
+
+
+def _motion(frame, previous, gain, first: bool, motion):
+    """The frame's values and its motion ``(F - P) * gain`` (zeros on the first frame);
+    ``previous`` becomes the frame and ``motion``, when given, receives the motion."""
+    values_now = values(frame)
+    if first:
+        m = np.zeros_like(values_now)
+    else:
+        m = np.subtract(values_now, values(previous), dtype=F32)
+        m *= gain
+    np.copyto(previous, frame)
+    if motion is not None:
+        np.copyto(motion, m)
+    return values_now, m
 
 
 def _ema(state: np.ndarray, incoming: np.ndarray, weight: np.float32) -> None:
