@@ -87,8 +87,9 @@ def _decode_call(ops, vol, w, out, reference=False):
     """Decode a DECODE_FEATURES latent into (D, H, W, 1): the backend's, or the NumPy oracle."""
     fn = getattr(ops, "decode_latent", None)
     if reference or fn is None:
-        name = "decode_reference" if reference or ops.__name__.endswith("reference") else "decode"
-        fn = __import__(f"stv_kernels.{name}", fromlist=["decode_latent"]).decode_latent
+        from stv_kernels import reference as oracle
+
+        fn = oracle.decode_latent
     from stv_kernels.chacha import key_words_from_seed
 
     latent = np.linspace(-1.0, 1.0, DECODE_FEATURES, dtype=F32)

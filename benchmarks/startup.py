@@ -18,7 +18,7 @@ import time
 import numpy as np
 
 _COMPILE_SCRIPT = r"""
-import importlib, importlib.util, json, sys, time
+import json, sys, time
 t0 = time.perf_counter()
 import numpy as np
 import stv_kernels.cpu as k
@@ -33,13 +33,9 @@ calls = {
     else (lambda: k.diffuse_pass(vol, 0.2)),
     "slice_statistics": lambda: k.slice_statistics(vol),
 }
-dec = getattr(k, "decode_latent", None)
-if dec is None and importlib.util.find_spec("stv_kernels.decode"):
-    dec = importlib.import_module("stv_kernels.decode").decode_latent
-if dec is not None:
-    from stv_kernels.chacha import key_words_from_seed
-    lat = np.ones(16, dtype=np.float32)
-    calls["decode_latent"] = lambda: dec(key_words_from_seed(0), 0, lat, 4, 8, 8)
+from stv_kernels.chacha import key_words_from_seed
+lat = np.ones(16, dtype=np.float32)
+calls["decode_latent"] = lambda: k.decode_latent(key_words_from_seed(0), 0, lat, 4, 8, 8)
 for name, call in calls.items():
     t0 = time.perf_counter()
     call()

@@ -49,7 +49,7 @@ WRAPPER = (
 # encoded), on stderr as "... in SECONDS s": the process time less start-up and imports.
 IO_ONLY = (
     "import sys, time\n"
-    "from stv_cli import video_io, video_writer\n"
+    "from stv_cli.io import video_reader as video_io, video_writer\n"
     "start = time.perf_counter()\n"
     "reader = video_io.VideoReader(sys.argv[1])\n"
     "writer = video_writer.VideoWriter(sys.argv[2], fps=reader.info.fps, codec=sys.argv[3])\n"
@@ -134,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(ROOT))
-    from stv_cli import video_clips, video_writer
+    from stv_cli.io import pattern_clip as video_clips
+    from stv_cli.io import video_writer
 
     codec = video_writer.default_codec()
     extra = args.stv_args.split()

@@ -1,70 +1,93 @@
-"""The one place that chooses where the compute runs.
+"""The one place that chooses where the compute runs, from the registry in ``stv_kernels``.
 
-Backends:
+The backends and ``auto``'s order come from :mod:`stv_kernels.registry`; every backend package
+provides the kernels of :mod:`stv_kernels.contract` with the same signatures, so the model calls
+``ops().collapse_weighted(...)`` and never asks which one it got. Nothing outside this module
+names a backend: the CLI's ``--device`` choices are :func:`choices`.
 
-``numpy``
-    The reference implementation (:mod:`stv_kernels.reference`), written for clarity.
-``cpu``
-    numba ``@njit(parallel=True, cache=True)`` kernels (:mod:`stv_kernels.cpu`).
-``auto``
-    The fastest backend available here (``cpu`` today; ``cuda`` once it exists).
-
-Every backend module exposes the same functions with the same signatures, so the model layer
-calls ``ops().collapse_weighted(...)`` and never asks which one it got. numba is imported only
-when the ``cpu`` backend is first used, so ``import stv_cli`` and ``stv --help`` stay instant.
+The backend in force is a context variable (per thread and per task): a run context
+(:class:`stv_cli.context.RunContext`) puts it in force in each worker. numba is imported only
+when a numba backend is first used, so ``import stv_cli`` and ``stv --help`` stay instant.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
-import importlib
 from collections.abc import Iterator
 from types import ModuleType
 
+from stv_kernels import registry
+
 from .errors import InvalidValue
 
-#: Backend names a user may ask for, in the order ``auto`` prefers them.
-BACKENDS: tuple[str, ...] = ("cpu", "numpy")
-_CHOICES = ("auto",) + BACKENDS
+__all__ = [
+    "choices",
+    "facts",
+    "get_backend",
+    "is_available",
+    "max_threads",
+    "ops",
+    "reference_ops",
+    "set_backend",
+    "unavailable_reason",
+    "use_backend",
+    "use_threads",
+]
 
-_MODULES = {"numpy": "stv_kernels.reference", "cpu": "stv_kernels.cpu"}
+_current: contextvars.ContextVar[str] = contextvars.ContextVar("stv_backend", default=registry.AUTO)
+# what each backend's availability() said, asked once per process: it depends on what is
+# installed, and asking imports the backend (a missing one costs a search of sys.path)
+_REASONS: dict[str, str | None] = {}
+_LOADED: dict[str, ModuleType] = {}  # backend name (auto too) -> its kernel package
 
-_current: contextvars.ContextVar[str] = contextvars.ContextVar("stv_backend", default="auto")
+
+def choices() -> tuple[str, ...]:
+    """What ``set_backend`` and ``--device`` accept: ``auto``, then the backends in order."""
+    return (registry.AUTO, *registry.names())
 
 
-def _resolve(name: str) -> str:
-    if name != "auto":
-        return name
-    for candidate in BACKENDS:
-        if is_available(candidate):
-            return candidate
-    return "numpy"
+def unavailable_reason(name: str) -> str | None:
+    """Why backend ``name`` cannot run on this machine, or None when it can."""
+    if name not in _REASONS:
+        _REASONS[name] = registry.availability(name)
+    return _REASONS[name]
 
 
 def is_available(name: str) -> bool:
     """Whether backend ``name`` can run on this machine (imports it to find out)."""
-    if name not in _MODULES:
-        return False
-    try:
-        importlib.import_module(_MODULES[name])
-    except ImportError:
-        return False
-    return True
+    return name in registry.names() and unavailable_reason(name) is None
+
+
+def _resolve(name: str) -> str:
+    if name != registry.AUTO:
+        return name
+    for candidate in registry.names():
+        if is_available(candidate):
+            return candidate
+    raise InvalidValue("no compute backend can run here, not even the NumPy reference")
 
 
 def _check(name: str) -> str:
-    if not isinstance(name, str) or name.lower() not in _CHOICES:
-        raise InvalidValue(f"backend {name!r} is not known; choose one of {', '.join(_CHOICES)}")
-    return name.lower()
+    if not isinstance(name, str) or name.lower() not in choices():
+        raise InvalidValue(f"backend {name!r} is not known; choose one of {', '.join(choices())}")
+    name = name.lower()
+    if name != registry.AUTO and not is_available(name):
+        raise InvalidValue(
+            f"backend {name!r} is not available on this machine: {unavailable_reason(name)}"
+        )
+    return name
 
 
 def set_backend(name: str) -> None:
-    """Choose the backend for this thread/context: ``auto``, ``cpu`` or ``numpy``."""
-    name = _check(name)
-    if name != "auto" and not is_available(name):
-        raise InvalidValue(f"backend {name!r} is not available on this machine")
-    _current.set(name)
+    """Choose the backend for this thread/context: ``auto`` or one of :func:`choices`.
+
+    Raises
+    ------
+    InvalidValue
+        If the name is not known or the backend cannot run here (the message says why).
+    """
+    _current.set(_check(name))
 
 
 def get_backend() -> str:
@@ -74,28 +97,66 @@ def get_backend() -> str:
 
 @contextlib.contextmanager
 def use_backend(name: str) -> Iterator[str]:
-    """Run a block with another backend: ``with stv_cli.use_backend("numpy"): ...``."""
-    name = _check(name)
-    if name != "auto" and not is_available(name):
-        raise InvalidValue(f"backend {name!r} is not available on this machine")
-    token = _current.set(name)
+    """Run a block with another backend: ``with stv_cli.use_backend("numpy"): ...``.
+
+    Yields the backend resolved (what ``auto`` chose).
+    """
+    token = _current.set(_check(name))
     try:
         yield get_backend()
     finally:
         _current.reset(token)
 
 
-_LOADED: dict[str, ModuleType] = {}  # backend name (auto too) -> its kernel module
-
-
 def ops() -> ModuleType:
-    """The kernel module of the backend in force.
+    """The kernel package of the backend in force (the functions of the kernel contract).
 
-    Called several times per video frame, so each name's module is looked up once (what
+    Called several times per video frame, so each name's package is looked up once (what
     ``auto`` resolves to cannot change within a process: it depends on what is installed).
     """
     name = _current.get()
     module = _LOADED.get(name)
     if module is None:
-        module = _LOADED[name] = importlib.import_module(_MODULES[_resolve(name)])
+        module = _LOADED[name] = registry.load(_resolve(name))
     return module
+
+
+def reference_ops() -> ModuleType:
+    """The NumPy reference kernels (the oracle), whatever backend is in force.
+
+    For the few places that want the exact reference arithmetic without loading a compiled
+    backend, such as quantising a picture for an image file.
+    """
+    return registry.load(registry.ORACLE)
+
+
+def facts(name: str) -> dict:
+    """What backend ``name`` says about itself for ``stv info`` (empty when it cannot run)."""
+    if not is_available(name):
+        return {}
+    describe = getattr(registry.load(name), "facts", None)
+    return {} if describe is None else dict(describe())
+
+
+def max_threads() -> int | None:
+    """The most threads the backend in force can use, or None when it has no thread pool."""
+    limit = getattr(ops(), "max_threads", None)
+    return None if limit is None else int(limit())
+
+
+@contextlib.contextmanager
+def use_threads(threads: int | None) -> Iterator[None]:
+    """Run a block with the backend's thread pool at ``threads`` in this thread.
+
+    None, or a backend without a thread pool (the NumPy reference), changes nothing. numba's
+    thread count is per thread, so each worker of an executor sets its own.
+    """
+    setter = getattr(ops(), "set_threads", None)
+    if threads is None or setter is None:
+        yield
+        return
+    previous = setter(int(threads))
+    try:
+        yield
+    finally:
+        setter(previous)

@@ -6,13 +6,7 @@ import numpy as np
 import pytest
 
 import stv_cli
-
-#: float32 tolerances, stated once (SPEC.md: abs 1e-6 on weights and voxels, 1e-5 through the
-#: RNN or the decoder).
-ATOL = 1e-6
-ATOL_RNN = 1e-5
-
-BACKENDS = ["numpy", "cpu"]
+from tests.tolerances import BACKENDS
 
 
 @pytest.fixture(params=BACKENDS)

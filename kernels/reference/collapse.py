@@ -1,0 +1,25 @@
+"""NumPy reference: weighted collapse of a volume along Z (SPEC A.2.1)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._checks import check_out, check_volume, separate_input
+from ._quiet import quiet
+
+F32 = np.float32
+
+
+@quiet
+def collapse_weighted(vol: np.ndarray, weights: np.ndarray, out: np.ndarray | None = None):
+    """out[y, x, c] = sum_z vol[z, y, x, c] * weights[z], accumulated in z order (SPEC A.2.1)."""
+    vol = check_volume(vol)
+    w = np.ascontiguousarray(weights, dtype=F32)
+    if w.shape != (vol.shape[0],):
+        raise ValueError(f"weights must have length {vol.shape[0]}, got shape {w.shape}")
+    out = check_out(out, vol.shape[1:])
+    vol = separate_input(vol, out)
+    out[...] = 0
+    for z in range(vol.shape[0]):
+        out += vol[z] * w[z]
+    return out

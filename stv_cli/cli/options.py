@@ -1,0 +1,431 @@
+"""Every shared option of the ``stv`` commands, declared once.
+
+Each option is one function returning its click decorator (``bit_depth_option()``, ...), and
+each group of options one decorator (``refinement_options``, ``projector_options``,
+``grid_options``, ``batch_output_options``, ...), so every command that refines, projects or
+writes images spells an option the same way, validates it the same way and documents it once;
+where a command needs a word more in the help, the function takes a ``note``. Validation happens
+while click parses, before any work: a bad value is a :class:`click.BadParameter` naming the
+option and the allowed range (exit 2); the parameter types are in :mod:`.param_types`. This
+module imports only click (the device choices come from the backend registry, which imports no
+backend): ``stv --help`` must not import numba.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .param_types import ANY_FINITE, POSITIVE, UNIT, BoundedInt, ByteSize
+
+WINDOWS = ("hann", "hamming", "blackman", "rectangular", "gaussian")
+INTERPOLATIONS = ("none", "nearest", "linear", "cubic")
+IMAGE_FORMATS = ("png", "tif", "tiff", "jpg", "jpeg", "bmp", "webp")
+
+F = Callable[..., Any]
+
+
+def compose_options(*decorators: F) -> Callable[[F], F]:
+    """One decorator applying ``decorators`` as if stacked in this order (top first)."""
+
+    def apply(func: F) -> F:
+        for decorator in reversed(decorators):
+            func = decorator(func)
+        return func
+
+    return apply
+
+
+# ------------------------------------------------------------------ device and reports
+
+
+def device_option() -> F:
+    """``--device``: auto or a backend of the registry (:func:`stv_cli.backend.choices`)."""
+    from stv_kernels.registry import AUTO, BACKENDS
+
+    described = ", ".join(f"{b.name} ({b.summary})" for b in BACKENDS)
+    return click.option(
+        "--device",
+        type=click.Choice((AUTO, *(b.name for b in BACKENDS)), case_sensitive=False),
+        default=AUTO,
+        show_default=True,
+        help=f"Where the compute runs: {AUTO} (the first of these that runs here), {described}.",
+    )
+
+
+def threads_option(default: str = "numba's, usually the number of cores") -> F:
+    """``--threads``: the backend's thread pool and the image loaders."""
+    return click.option(
+        "--threads",
+        type=BoundedInt(1),
+        default=None,
+        help=f"Number of compute threads (default: {default}).",
+    )
+
+
+def device_options(func: F) -> F:
+    """``--device`` and ``--threads``."""
+    return compose_options(device_option(), threads_option())(func)
+
+
+def memory_option() -> F:
+    """``--memory-limit``: the largest volume a run may build (default 80% of RAM)."""
+    return click.option(
+        "--memory-limit",
+        type=ByteSize(),
+        default=None,
+        help="Refuse inputs whose loaded or refined volume would need more than SIZE "
+        "(e.g. 4G; default 80% of physical memory).",
+    )
+
+
+def report_options(func: F) -> F:
+    """``--json``, ``-q/--quiet`` and ``-v/--verbose``."""
+    return compose_options(
+        click.option(
+            "--json",
+            "json_report",
+            is_flag=True,
+            help="Print a machine-readable JSON report on stdout instead of the paths written.",
+        ),
+        click.option(
+            "-q", "--quiet", is_flag=True, help="No progress bars or notes on stderr (errors stay)."
+        ),
+        click.option(
+            "-v", "--verbose", is_flag=True, help="Say more on stderr (timings, settings)."
+        ),
+    )(func)
+
+
+# ------------------------------------------------------------------------ outputs
+
+
+def _yield_to_command_line(other: str) -> Callable[[click.Context, click.Parameter, bool], bool]:
+    """A flag set by the environment gives way to ``other`` given on the command line.
+
+    ``STV_PROJECT_OVERWRITE=1`` with ``--skip-existing`` typed means skip: the command line
+    wins over the environment. click processes the options typed first, so ``other`` is known.
+    """
+
+    def callback(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+        from click.core import ParameterSource
+
+        if (
+            value
+            and ctx.get_parameter_source(param.name) is ParameterSource.ENVIRONMENT
+            and ctx.params.get(other)
+            and ctx.get_parameter_source(other) is ParameterSource.COMMANDLINE
+        ):
+            return False
+        return value
+
+    return callback
+
+
+def overwrite_option() -> F:
+    """``--overwrite``: replace outputs that exist (typed ``--skip-existing`` beats the env)."""
+    return click.option(
+        "--overwrite",
+        is_flag=True,
+        callback=_yield_to_command_line("skip_existing"),
+        help="Replace outputs that already exist (refused without).",
+    )
+
+
+def output_mode_options(func: F) -> F:
+    """``--overwrite`` and ``--skip-existing`` (mutually exclusive; typed beats environment)."""
+    return compose_options(
+        overwrite_option(),
+        click.option(
+            "--skip-existing",
+            is_flag=True,
+            callback=_yield_to_command_line("overwrite"),
+            help="Skip an input whose outputs all exist already (resume an interrupted batch).",
+        ),
+    )(func)
+
+
+def bit_depth_option(note: str = "") -> F:
+    """``--bit-depth`` 8 or 16 (16 needs png or tif)."""
+    return click.option(
+        "--bit-depth",
+        type=click.Choice(["8", "16"]),
+        default="8",
+        show_default=True,
+        help=f"Bits per channel of the images written (16 needs png or tif).{note}",
+    )
+
+
+def image_format_option(what: str) -> F:
+    """``--format``: the image format of files whose name stv chooses (``what`` says which)."""
+    return click.option(
+        "--format",
+        "image_format",
+        type=click.Choice(IMAGE_FORMATS, case_sensitive=False),
+        default=None,
+        help=f"Image format of {what} (default png).",
+    )
+
+
+def compress_level_option() -> F:
+    """``--compress-level`` 0-9 of the PNG files written."""
+    return click.option(
+        "--compress-level",
+        type=BoundedInt(0, 9),
+        default=None,
+        help="PNG compression level 0-9 of the images written (default: a fast level).",
+    )
+
+
+def image_output_options(func: F) -> F:
+    """``--bit-depth`` and ``--format`` of the pictures of a batch."""
+    return compose_options(
+        bit_depth_option(),
+        image_format_option(
+            "the pictures when -o is a directory; with -o FILE the file's extension decides"
+        ),
+    )(func)
+
+
+def batch_output_options(func: F) -> F:
+    """What every command writing images in batches shares, in this order: image output
+    (``--bit-depth``, ``--format``), output mode, device, ``--memory-limit`` and reports."""
+    return compose_options(
+        image_output_options, output_mode_options, device_options, memory_option(), report_options
+    )(func)
+
+
+def extra_output_options(grid_help: str) -> Callable[[F], F]:
+    """The optional outputs beside the picture: grid, weights, plot, telemetry, compression."""
+    return compose_options(
+        click.option("--grid", is_flag=True, help=grid_help),
+        click.option("--weights", is_flag=True, help="Also write the depth weights (JSON)."),
+        click.option(
+            "--weights-plot", is_flag=True, help="Also draw the depth weights (bar chart PNG)."
+        ),
+        click.option("--telemetry", is_flag=True, help="Also write the volume's telemetry (JSON)."),
+        compress_level_option(),
+    )
+
+
+# ------------------------------------------------------------------------- refinement
+
+
+def diffusion_options(func: F) -> F:
+    """``--diffuse-iterations`` and ``--diffuse-rate``."""
+    return compose_options(
+        click.option(
+            "--diffuse-iterations",
+            type=BoundedInt(0),
+            default=0,
+            show_default=True,
+            help="Jacobi diffusion passes over the 6-neighbourhood of each volume (0 = none).",
+        ),
+        click.option(
+            "--diffuse-rate",
+            type=UNIT,
+            default=0.25,
+            show_default=True,
+            help="Diffusion rate, in [0, 1]: new = centre*(1-rate) + mean(neighbours)*rate.",
+        ),
+    )(func)
+
+
+def refinement_options(func: F) -> F:
+    """Diffusion, Z interpolation and XY upscale, applied in that order."""
+    return compose_options(
+        diffusion_options,
+        click.option(
+            "--interpolate",
+            type=click.Choice(INTERPOLATIONS, case_sensitive=False),
+            default="none",
+            show_default=True,
+            help="Densify along Z: each pass turns D slices into 2D-1.",
+        ),
+        click.option(
+            "--interpolate-passes",
+            type=BoundedInt(1, 8),
+            default=1,
+            show_default=True,
+            help="How many interpolation passes (k passes give 2^k*(D-1)+1 slices).",
+        ),
+        click.option(
+            "--upscale",
+            type=BoundedInt(1, 64),
+            default=1,
+            show_default=True,
+            help="Integer XY upscale factor (bilinear, corner-aligned); 1 = none.",
+        ),
+    )(func)
+
+
+# ------------------------------------------------------------------------- projection
+
+
+def projector_options(func: F) -> F:
+    """The VisionProjector and its spectral window: ``--window``, ``--sigma``, ``--focus``,
+    ``--spread``, ``--energy-bias`` (no resonance and no views: ``stv video`` has its own)."""
+    return compose_options(
+        click.option(
+            "--window",
+            type=click.Choice(WINDOWS, case_sensitive=False),
+            default="hann",
+            show_default=True,
+            help="Spectral window over the depth axis.",
+        ),
+        click.option(
+            "--sigma",
+            type=POSITIVE,
+            default=0.4,
+            show_default=True,
+            help="Width of the gaussian window (only with --window gaussian), > 0.",
+        ),
+        click.option(
+            "--focus",
+            type=UNIT,
+            default=0.5,
+            show_default=True,
+            help="Depth of the attention peak, in [0, 1] (0 = first slice, 1 = last).",
+        ),
+        click.option(
+            "--spread",
+            type=POSITIVE,
+            default=0.35,
+            show_default=True,
+            help="Width of the focus Gaussian in normalised depth units, > 0.",
+        ),
+        click.option(
+            "--energy-bias",
+            type=ANY_FINITE,
+            default=0.0,
+            show_default=True,
+            help="Projector energy bias (a common factor: it cancels in the weights).",
+        ),
+    )(func)
+
+
+def hidden_dim_option(note: str = "") -> F:
+    """``--hidden-dim``: the resonance generator's hidden size."""
+    return click.option(
+        "--hidden-dim",
+        type=BoundedInt(1, 4096),
+        default=16,
+        show_default=True,
+        help=f"Hidden size of the resonance generator{note}; its steps are the refined depth.",
+    )
+
+
+def projection_options(func: F) -> F:
+    """:func:`projector_options`, the resonance and the optional views."""
+    return compose_options(
+        projector_options,
+        click.option(
+            "--resonance",
+            default="uniform",
+            show_default=True,
+            metavar="uniform|generate|FILE",
+            callback=_check_resonance,
+            help="Resonance weighting the slices: uniform, generate (a ResonanceGenerator "
+            "with steps = depth) or a resonance file.",
+        ),
+        hidden_dim_option(" (with --resonance generate)"),
+        click.option(
+            "--views",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            default=None,
+            help="Multi-view file: fuse views along depth (view count must equal the depth "
+            "after refinement).",
+        ),
+    )(func)
+
+
+def _check_resonance(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    if value in ("uniform", "generate"):
+        return value
+    if not Path(value).is_file():
+        raise click.BadParameter(
+            f"{value!r} is neither 'uniform', 'generate' nor an existing resonance file",
+            ctx,
+            param,
+        )
+    return value
+
+
+# ------------------------------------------------------------------------------- grid
+
+
+def grid_layout_options(func: F) -> F:
+    """make_grid's layout options (SPEC Part G), without ``--value-range``."""
+    return compose_options(
+        click.option(
+            "--nrow",
+            type=BoundedInt(1),
+            default=8,
+            show_default=True,
+            help="Images per grid row (columns), >= 1.",
+        ),
+        click.option(
+            "--padding",
+            type=BoundedInt(0, 1024),
+            default=2,
+            show_default=True,
+            help="Pixels between and around the grid cells.",
+        ),
+        click.option(
+            "--pad-value",
+            type=UNIT,
+            default=0.0,
+            show_default=True,
+            help="Value of the padding, in [0, 1] (written after normalisation).",
+        ),
+        click.option(
+            "--normalize",
+            is_flag=True,
+            help="Stretch values to [0, 1] (over --value-range, or the min and max).",
+        ),
+        click.option(
+            "--scale-each",
+            is_flag=True,
+            help="With --normalize and no --value-range: stretch each image on its own.",
+        ),
+        click.option(
+            "--keep-grey",
+            is_flag=True,
+            help="Keep one-channel grids grey (default: repeated to RGB, as torchvision).",
+        ),
+    )(func)
+
+
+def grid_options(func: F) -> F:
+    """make_grid's options (SPEC Part G): the layout and ``--value-range``."""
+    return compose_options(
+        grid_layout_options,
+        value_range_option(
+            None, "Range mapped to [0, 1] with --normalize (values outside are clamped)."
+        ),
+    )(func)
+
+
+def value_range_option(default: tuple[float, float] | None, help_text: str) -> F:
+    """``--value-range LOW HIGH`` (``decode`` maps decoder output with it)."""
+    return click.option(
+        "--value-range",
+        type=(ANY_FINITE, ANY_FINITE),
+        default=default,
+        show_default=default is not None,
+        metavar="LOW HIGH",
+        callback=_check_value_range,
+        help=help_text,
+    )
+
+
+def _check_value_range(ctx: click.Context, param: click.Parameter, value):
+    if value is None:
+        return None
+    low, high = value
+    if not low < high:
+        raise click.BadParameter(f"LOW must be smaller than HIGH, got {low:g} {high:g}", ctx, param)
+    return (low, high)

@@ -1,0 +1,86 @@
+"""``stv project``: collapse image stacks into one picture each (a thin command over pipeline)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .options import (
+    batch_output_options,
+    extra_output_options,
+    grid_options,
+    projection_options,
+    refinement_options,
+)
+
+
+@click.command()
+@click.argument(
+    "inputs",
+    nargs=-1,
+    required=True,
+    type=click.Path(exists=True, path_type=Path),
+    metavar="INPUT...",
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(),  # a str: Path() would drop the trailing "/" that marks a directory
+    help="Output directory (several inputs), or image file (one input; its extension "
+    "decides the format).",
+)
+@refinement_options
+@projection_options
+@extra_output_options("Also write a grid of the (refined) slices.")
+@click.option(
+    "--save-volume", is_flag=True, help="Also write the refined volume as .npy (D, H, W, C)."
+)
+@grid_options
+@batch_output_options
+@click.pass_context
+def project(ctx: click.Context, inputs: tuple[Path, ...], output: str, **options) -> None:
+    """Collapse each image stack INPUT into one picture.
+
+    An INPUT is a folder of slice images (natural order: z2 before z10), a multi-page TIFF or
+    a .npy array (D, H, W[, C]). Each one is loaded, diffused (--diffuse-iterations),
+    interpolated along Z (--interpolate), upscaled (--upscale) and collapsed with a
+    VisionProjector whose depth weights combine the spectral --window, the focus Gaussian
+    (--focus, --spread), the --resonance and, with --views, the multi-view biases.
+
+    \b
+    Outputs, for an input called NAME (folder name or file stem):
+      -o DIR         DIR/NAME.png, DIR/NAME_grid.png, DIR/NAME_weights.json,
+                     DIR/NAME_weights.png, DIR/NAME_telemetry.json, DIR/NAME_volume.npy
+      -o FILE.png    FILE.png, FILE_grid.png, FILE_weights.json, ... (one input only)
+    Only the picture is written unless --grid, --weights, --weights-plot, --telemetry or
+    --save-volume ask for more. Pixel values are the projection clamped to [0, 1].
+
+    \b
+    Example:
+      stv project sample_data/focus_stack -o out/ --interpolate cubic --grid --weights-plot
+    """
+    import functools
+
+    from ..pipeline.project import run_project_input
+    from ..pipeline.settings import ProjectSettings
+    from ..pipeline.workspace import Workspace
+    from .device import run_context
+    from .report import announce, run_inputs
+    from .settings import grid_settings, output_settings, projection_settings, refine_settings
+
+    settings = ProjectSettings(
+        output=output_settings(inputs, output, options, save_volume=options["save_volume"]),
+        refine=refine_settings(options),
+        projection=projection_settings(options),
+        grid=grid_settings(options),
+    )
+    context = run_context(options)
+    announce("project", len(inputs), context.backend, options["verbose"])
+    workspace = Workspace()
+    workspace.preload(settings.projection)  # a bad --resonance/--views file: exit 1 at once
+    process = functools.partial(
+        run_project_input, settings=settings, workspace=workspace, context=context
+    )
+    run_inputs(ctx, "project", inputs, process, options)

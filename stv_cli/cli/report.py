@@ -1,0 +1,80 @@
+"""What a batch command prints as it goes, and the exit code it ends with.
+
+stdout carries data (the paths written, or the ``--json`` report); stderr carries messages for
+people. A batch exits 0 when every input was done or skipped, 1 when one failed.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import click
+
+
+def batch_printer(command: str, json_report: bool, quiet: bool, verbose: bool):
+    """The ``on_result`` of a batch: paths on stdout, failures and notes on stderr.
+
+    Lines go through ``tqdm.write``, which lifts the progress bars out of the way first, so a
+    path or a message never lands in the middle of a bar on a shared terminal.
+    """
+    from tqdm import tqdm
+
+    def say(text: str, err: bool = False) -> None:
+        tqdm.write(text, file=sys.stderr if err else sys.stdout)
+
+    def on_result(result) -> None:
+        if result.status == "failed":
+            say(f"stv {command}: failed: {result.input}: {result.error}", err=True)
+        elif result.status == "skipped":
+            if not quiet:
+                say(f"stv {command}: skipped {result.input}: {result.error}", err=True)
+        else:
+            if verbose:
+                say(f"stv {command}: {result.input}: {result.seconds:.3f} s", err=True)
+            if not json_report:
+                for output in result.outputs:
+                    say(output)
+
+    return on_result
+
+
+def finish_batch(ctx: click.Context, report, json_report: bool) -> None:
+    """Print the JSON report (if asked) and a failure summary, then exit with its code."""
+    if json_report:
+        click.echo(report.to_json())
+    failed = report.count("failed")
+    if failed:
+        click.echo(
+            f"stv {report.command}: {failed} of {len(report.results)} inputs failed", err=True
+        )
+    ctx.exit(report.exit_code)
+
+
+def run_inputs(
+    ctx: click.Context,
+    command: str,
+    inputs: Sequence[Path],
+    process: Callable[[Path], Sequence[Path]],
+    options: dict,
+) -> None:
+    """Run ``process`` over ``inputs`` as a batch, print as it goes, and exit with its code."""
+    from ..executors.batch import run_batch
+
+    report = run_batch(
+        inputs,
+        process,
+        command=command,
+        quiet=options["quiet"],
+        on_result=batch_printer(
+            command, options["json_report"], options["quiet"], options["verbose"]
+        ),
+    )
+    finish_batch(ctx, report, options["json_report"])
+
+
+def announce(command: str, count: int, backend: str, verbose: bool) -> None:
+    """With ``-v``: say on stderr how many inputs run on which backend."""
+    if verbose:
+        click.echo(f"stv {command}: {count} input(s), backend {backend}", err=True)

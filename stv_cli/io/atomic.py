@@ -1,0 +1,185 @@
+"""Atomic output files: write to a temporary file beside the target, then rename.
+
+A reader never sees half a file, an interrupted run (an exception, Ctrl-C) leaves no debris,
+and an existing file is never replaced unless the caller asks (HOUSE_STYLE: outputs).
+
+>>> import tempfile, pathlib
+>>> target = pathlib.Path(tempfile.mkdtemp()) / "out" / "a.txt"
+>>> with atomic_output(target) as tmp:
+...     _ = tmp.write_text("hello")
+>>> target.read_text()
+'hello'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import StvError
+
+__all__ = ["OutputExists", "atomic_output", "save_npy", "save_json"]
+
+# mkstemp creates files readable by the owner only; give the finished file the permissions an
+# ordinary open() would. The umask can only be read by setting it, so read it once, at import.
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+class OutputExists(StvError, FileExistsError):
+    """The output file exists and overwriting was not asked for."""
+
+
+def _refuse_existing(target: Path, overwrite: bool) -> None:
+    if target.is_dir():
+        raise OutputExists(f"output {str(target)!r} is a directory, not a file")
+    if target.exists() and not overwrite:
+        raise OutputExists(
+            f"output {str(target)!r} exists; pass overwrite=True (--overwrite) to replace it"
+        )
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # not possible on every platform (e.g. Windows); the rename still happened
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _publish(tmp: Path, target: Path, overwrite: bool) -> None:
+    if overwrite:
+        os.replace(tmp, target)
+        return
+    # Without overwrite, a hard link is an atomic "rename unless the target exists", so a file
+    # created by someone else since our first check is not clobbered.
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        raise OutputExists(
+            f"output {str(target)!r} appeared while it was being written; it was left unchanged"
+        ) from None
+    except OSError:  # file systems without hard links: check, then rename
+        _refuse_existing(target, overwrite)
+        os.replace(tmp, target)
+        return
+    tmp.unlink()
+
+
+@contextlib.contextmanager
+def atomic_output(
+    path: str | os.PathLike, overwrite: bool = False, fsync: bool = False
+) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; move it onto ``path`` when the block succeeds.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to produce. Missing parent folders are created.
+    overwrite : bool
+        Replace an existing ``path``. Without it an existing file raises
+        :class:`OutputExists` before the block runs (and again if one appears meanwhile).
+    fsync : bool
+        Flush the file and its folder to disk before returning (slower; for crash safety).
+
+    Yields
+    ------
+    pathlib.Path
+        ``<folder>/.<name>.tmp-XXXXXXXX<ext>``: hidden, in the same folder (so the rename is
+        atomic) and with the target's extension (so writers such as Pillow pick the format).
+        The block writes it; on any exception, KeyboardInterrupt included, it is removed.
+    """
+    target = Path(path)
+    _refuse_existing(target, overwrite)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{target.stem}.tmp-", suffix=target.suffix, dir=target.parent
+    )
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        if not tmp.exists():
+            raise StvError(f"nothing was written to the temporary file for {str(target)!r}")
+        os.chmod(tmp, 0o666 & ~_UMASK)
+        if fsync:
+            with open(tmp, "rb+") as handle:
+                os.fsync(handle.fileno())
+        _publish(tmp, target, overwrite)
+        if fsync:
+            _fsync_dir(target.parent)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+
+
+def save_npy(path: str | os.PathLike, array, overwrite: bool = False) -> Path:
+    """Write ``array`` as a .npy file atomically (never pickled).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Output file, written exactly as named (no ``.npy`` is appended).
+    array : array_like
+        Numeric array; object arrays are refused by ``allow_pickle=False``.
+    overwrite : bool
+        Replace an existing file; otherwise :class:`OutputExists`.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+    """
+    target = Path(path)
+    with atomic_output(target, overwrite=overwrite) as tmp, open(tmp, "wb") as handle:
+        np.save(handle, np.asarray(array), allow_pickle=False)
+    return target
+
+
+def _plain(value):
+    """numpy scalars/arrays and paths -> JSON values; non-finite floats -> None (JSON null)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        number = float(value)
+        return number if math.isfinite(number) else None
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    return value
+
+
+def save_json(path: str | os.PathLike, data, overwrite: bool = False, indent: int = 2) -> Path:
+    """Write ``data`` as UTF-8 JSON atomically.
+
+    numpy scalars and arrays become numbers and lists, paths become strings, and NaN or
+    infinite floats become ``null`` (JSON has no NaN; strict parsers reject it).
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+    """
+    target = Path(path)
+    text = json.dumps(_plain(data), indent=indent, allow_nan=False, ensure_ascii=False)
+    with atomic_output(target, overwrite=overwrite) as tmp:
+        tmp.write_text(text + "\n", encoding="utf-8")
+    return target

@@ -1,0 +1,241 @@
+"""Float images to files: SPEC Part G quantisation and an atomic writer for every format.
+
+:func:`to_uint8` / :func:`to_uint16` quantise as torchvision's ``save_image`` does;
+:func:`save_array_image` writes one (H, W[, C]) float image as PNG, JPEG, TIFF, WEBP or BMP
+(by extension), at 8 or 16 bits, atomically. 16-bit PNG and 16-bit colour TIFF are encoded here
+because Pillow cannot write them. :func:`stv_cli.io.grid.save_image` tiles a batch first, then
+calls this.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ..backend import reference_ops
+from ..errors import InvalidDimensions, InvalidValue
+from .atomic import atomic_output
+
+__all__ = [
+    "DEFAULT_PNG_COMPRESS_LEVEL",
+    "DEFAULT_QUALITY",
+    "save_array_image",
+    "to_uint8",
+    "to_uint16",
+]
+
+#: zlib level for PNG. Measured here (2 shared cores, Pillow 13, 512x512 RGB photographs):
+#: level 1 writes ~45 images/s at 458-478 KiB, level 6 (Pillow's default) ~10-12/s at
+#: 417-441 KiB, level 9 ~8/s at the size of 6. Level 1 is ~4x faster for ~10% more bytes.
+DEFAULT_PNG_COMPRESS_LEVEL = 1
+
+#: JPEG/WEBP quality (Pillow's default of 75 shows blocking on smooth renders).
+DEFAULT_QUALITY = 95
+
+_WRITE_FORMATS = {
+    ".png": "PNG",
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+    ".webp": "WEBP",
+    ".bmp": "BMP",
+}
+_NO_ALPHA = {"JPEG", "BMP"}  # Pillow drops or refuses the alpha of these
+_PIL_MODES = {1: "L", 3: "RGB", 4: "RGBA"}
+
+
+def to_uint8(arr: np.ndarray) -> np.ndarray:
+    """Quantise floats in [0, 1] to uint8 exactly as ``save_image`` does.
+
+    Parameters
+    ----------
+    arr : array_like
+        Any shape; converted to float32 first.
+
+    Returns
+    -------
+    numpy.ndarray
+        uint8 array of the same shape: ``trunc(clamp(v*255 + 0.5, 0, 255))`` computed in
+        float32 (round half up), with NaN mapped to 0 and +/-inf clamped.
+
+    The arithmetic is the NumPy reference kernel's (``quantise``), so a picture saved here is
+    the one the compiled quantiser of ``stv video`` makes, bit for bit.
+
+    Examples
+    --------
+    >>> to_uint8(np.array([0.5, 1.0, -1.0, np.nan])).tolist()
+    [128, 255, 0, 0]
+    """
+    return reference_ops().quantise(arr, np.uint8)
+
+
+def to_uint16(arr: np.ndarray) -> np.ndarray:
+    """Quantise floats in [0, 1] to uint16: ``trunc(clamp(v*65535 + 0.5, 0, 65535))``.
+
+    The same rule as :func:`to_uint8` with 65535 in place of 255 (NaN becomes 0).
+    """
+    return reference_ops().quantise(arr, np.uint16)
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def _png16_bytes(values: np.ndarray, level: int) -> bytes:
+    """Encode uint16 (H, W, C) as a 16-bit PNG (Pillow cannot write 16-bit colour)."""
+    height, width, channels = values.shape
+    colour_type = {1: 0, 3: 2, 4: 6}[channels]
+    rows = np.ascontiguousarray(values, dtype=">u2").reshape(height, -1).view(np.uint8)
+    # "Up" filter on every row (byte minus the byte above, mod 256): cheap and vectorised,
+    # and smooth pictures compress far better than unfiltered.
+    filtered = np.diff(rows, axis=0, prepend=np.zeros((1, rows.shape[1]), np.uint8))
+    scanlines = np.concatenate([np.full((height, 1), 2, np.uint8), filtered], axis=1)
+    header = struct.pack(">IIBBBBB", width, height, 16, colour_type, 0, 0, 0)
+    return b"".join(
+        [
+            b"\x89PNG\r\n\x1a\n",
+            _png_chunk(b"IHDR", header),
+            _png_chunk(b"IDAT", zlib.compress(scanlines.tobytes(), level)),
+            _png_chunk(b"IEND", b""),
+        ]
+    )
+
+
+def _tiff16_colour_bytes(values: np.ndarray) -> bytes:
+    """Encode uint16 (H, W, 3 or 4) as an uncompressed baseline TIFF (Pillow cannot write it).
+
+    One strip, little-endian, chunky samples; RGBA marks its fourth sample as unassociated
+    alpha (ExtraSamples = 2), as Pillow's 8-bit RGBA TIFF does.
+    """
+    height, width, channels = values.shape
+    pixels = np.ascontiguousarray(values, dtype="<u2").tobytes()
+    short, long_ = 3, 4
+    entries = [  # (tag, type, count, value or offset), in ascending tag order
+        (256, long_, 1, width),
+        (257, long_, 1, height),
+        (258, short, channels, None),  # BitsPerSample: 16 per sample, stored after the IFD
+        (259, short, 1, 1),  # no compression
+        (262, short, 1, 2),  # RGB
+        (273, long_, 1, None),  # StripOffsets: the pixels, after BitsPerSample
+        (277, short, 1, channels),
+        (278, long_, 1, height),
+        (279, long_, 1, len(pixels)),
+        (284, short, 1, 1),  # chunky (RGBRGB...)
+    ]
+    if channels == 4:
+        entries.append((338, short, 1, 2))
+    ifd_size = 2 + 12 * len(entries) + 4
+    bits_offset = 8 + ifd_size
+    pixels_offset = bits_offset + 2 * channels
+    ifd = [struct.pack("<H", len(entries))]
+    for tag, kind, count, value in entries:
+        if tag == 258:
+            value = bits_offset
+        elif tag == 273:
+            value = pixels_offset
+        packed = struct.pack("<HI", value, 0)[:4] if kind == short and count == 1 else None
+        ifd.append(struct.pack("<HHI", tag, kind, count) + (packed or struct.pack("<I", value)))
+    ifd.append(struct.pack("<I", 0))  # no next IFD
+    bits = struct.pack(f"<{channels}H", *([16] * channels))
+    return b"".join([b"II*\x00", struct.pack("<I", 8), *ifd, bits, pixels])
+
+
+def save_array_image(
+    path: str | os.PathLike,
+    img: np.ndarray,
+    bit_depth: int = 8,
+    compress_level: int | None = None,
+    *,
+    quality: int | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Quantise a float image and write it atomically; the format comes from the extension.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        .png, .jpg/.jpeg, .tif/.tiff, .webp or .bmp. Parent folders are created.
+    img : numpy.ndarray
+        (H, W) or (H, W, C) with C = 1 (grey), 3 (RGB) or 4 (RGBA); values in [0, 1].
+    bit_depth : {8, 16}
+        8: ``trunc(clamp(v*255 + 0.5, 0, 255))`` in float32, NaN -> 0 (SPEC Part G step 5).
+        16: the same with 65535; PNG or TIFF (grey or colour).
+    compress_level : int, optional
+        PNG zlib level 0-9, default :data:`DEFAULT_PNG_COMPRESS_LEVEL`; ignored by others.
+    quality : int, optional
+        JPEG/WEBP quality 1-100, default :data:`DEFAULT_QUALITY`; ignored by others.
+    overwrite : bool
+        Replace an existing file; otherwise :class:`stv_cli.io.atomic.OutputExists`.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    InvalidValue
+        Unknown extension, bit depth, level or quality; 16 bits outside PNG/TIFF; RGBA as
+        JPEG or BMP (they have no alpha: drop it first, or write PNG/TIFF/WEBP).
+    """
+    target = Path(path)
+    fmt = _WRITE_FORMATS.get(target.suffix.lower())
+    if fmt is None:
+        raise InvalidValue(
+            f"output {str(target)!r} has extension {target.suffix!r}; "
+            f"use one of {', '.join(sorted(_WRITE_FORMATS))}"
+        )
+    values = np.asarray(img)
+    if values.ndim == 2:
+        values = values[:, :, None]
+    if values.ndim != 3 or values.shape[2] not in _PIL_MODES or 0 in values.shape:
+        raise InvalidDimensions(
+            f"img must be (H, W) or (H, W, C) with C in 1, 3, 4, got shape {values.shape}"
+        )
+    channels = values.shape[2]
+    if bit_depth not in (8, 16):
+        raise InvalidValue(f"bit_depth must be 8 or 16, got {bit_depth!r}")
+    if bit_depth == 16 and fmt not in ("PNG", "TIFF"):
+        raise InvalidValue(
+            f"bit_depth 16 is written as PNG or TIFF, not as {fmt}; use a .png or .tif "
+            f"output, or bit_depth 8"
+        )
+    if channels == 4 and fmt in _NO_ALPHA:
+        raise InvalidValue(
+            f"{fmt} has no alpha channel but the image is RGBA; write .png, .tiff or .webp, "
+            f"or drop the alpha (img[..., :3])"
+        )
+    level = DEFAULT_PNG_COMPRESS_LEVEL if compress_level is None else compress_level
+    if isinstance(level, bool) or not isinstance(level, (int, np.integer)) or not 0 <= level <= 9:
+        raise InvalidValue(f"compress_level must be an integer in 0..9, got {compress_level!r}")
+    quality = DEFAULT_QUALITY if quality is None else quality
+    if isinstance(quality, bool) or not isinstance(quality, (int, np.integer)):
+        raise InvalidValue(f"quality must be an integer in 1..100, got {quality!r}")
+    if not 1 <= quality <= 100:
+        raise InvalidValue(f"quality must be an integer in 1..100, got {quality!r}")
+
+    if bit_depth == 16 and (fmt == "PNG" or channels > 1):
+        quantised16 = to_uint16(values)
+        if fmt == "PNG":
+            data = _png16_bytes(quantised16, int(level))
+        else:
+            data = _tiff16_colour_bytes(quantised16)
+        with atomic_output(target, overwrite=overwrite) as tmp:
+            tmp.write_bytes(data)
+        return target
+    if bit_depth == 16:
+        picture = Image.fromarray(to_uint16(values[:, :, 0]))  # uint16 2-D: mode "I;16"
+    else:
+        quantised = to_uint8(values)
+        picture = Image.fromarray(quantised[:, :, 0] if channels == 1 else quantised)
+    options = {"PNG": {"compress_level": int(level)}, "JPEG": {"quality": int(quality)}}
+    options["WEBP"] = options["JPEG"]
+    with atomic_output(target, overwrite=overwrite) as tmp:
+        picture.save(tmp, format=fmt, **options.get(fmt, {}))
+    return target

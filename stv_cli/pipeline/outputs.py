@@ -1,0 +1,184 @@
+"""Where the pipeline's outputs go and how they are written (no click in here).
+
+Output naming (``name`` is a folder's name or a file's stem; ``EXT`` the image format):
+
+==================  =========================  ==============================
+output              -o DIR                     -o FILE.EXT (one input)
+==================  =========================  ==============================
+projection          DIR/name.EXT               FILE.EXT
+slice grid          DIR/name_grid.EXT          FILE_grid.EXT
+depth weights       DIR/name_weights.json      FILE_weights.json
+weights bar chart   DIR/name_weights.png       FILE_weights.png
+telemetry           DIR/name_telemetry.json    FILE_telemetry.json
+refined volume      DIR/name_volume.npy        FILE_volume.npy
+==================  =========================  ==============================
+
+``decode`` writes one image per latent, ``name_000.EXT``, ``name_001.EXT``, ... (``-o FILE``
+with a single latent: ``FILE`` itself), and ``name_grid.EXT`` holds all of a file's latents.
+Every writer here is atomic (a temporary file beside the target, then a rename) and refuses
+an existing file unless told it may replace it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..executors.batch import SkipInput
+
+if TYPE_CHECKING:
+    from .settings import GridSettings, OutputSettings
+
+F32 = np.float32
+
+
+def input_name(path: Path) -> str:
+    """The name outputs of ``path`` are called after: a folder's name, a file's stem."""
+    path = Path(path)
+    if path.name in ("", ".", ".."):  # "." or "..": the folder's own name, not ".png"
+        path = path.resolve()
+    return path.name if path.is_dir() else path.stem
+
+
+def output_paths(output: OutputSettings, name: str) -> dict[str, Path]:
+    """The files one input writes, by kind (see the module docstring for the naming)."""
+    if output.to_directory:
+        folder, stem, ext = output.out, name, "." + output.image_format
+        image = folder / f"{stem}{ext}"
+    else:
+        image = output.out
+        folder, stem, ext = image.parent, image.stem, image.suffix
+    paths = {"image": image}
+    extras = {
+        "grid": (output.grid, f"_grid{ext}"),
+        "weights": (output.weights, "_weights.json"),
+        "weights_plot": (output.weights_plot, "_weights.png"),
+        "telemetry": (output.telemetry, "_telemetry.json"),
+        "volume": (output.save_volume, "_volume.npy"),
+    }
+    for kind, (wanted, suffix) in extras.items():
+        if wanted:
+            paths[kind] = folder / f"{stem}{suffix}"
+    return paths
+
+
+def claim_outputs(paths: list[Path], output: OutputSettings) -> bool:
+    """Skip (all exist, ``--skip-existing``) or refuse (one exists) before any work.
+
+    Returns whether the input's files may be replaced: with ``--overwrite``, and with
+    ``--skip-existing`` when only some exist (an interrupted input is redone whole).
+    """
+    from ..io.atomic import OutputExists
+
+    existing = [p for p in paths if p.exists()]
+    if output.skip_existing:
+        if existing and len(existing) == len(paths):
+            raise SkipInput(paths, "outputs exist (--skip-existing)")
+        return True
+    if existing and not output.overwrite:
+        raise OutputExists(
+            f"output {str(existing[0])!r} exists; pass --overwrite to replace it "
+            "or --skip-existing to skip inputs already done"
+        )
+    return output.overwrite
+
+
+def without_alpha(images: np.ndarray, path: Path) -> np.ndarray:
+    """Drop the alpha channel, with a warning, when ``path`` is a JPEG or BMP file.
+
+    Those formats hold no alpha. The library's writer refuses RGBA there; on the command line
+    the user asked for that format, so stv does what image converters (ImageMagick, ffmpeg)
+    do and keeps the colour.
+    """
+    import warnings
+
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if images.shape[-1] != 4 or suffix not in ("jpg", "jpeg", "bmp"):
+        return images
+    warnings.warn(
+        f"{str(path)!r}: {suffix.upper()} has no alpha channel; the alpha was dropped "
+        "(write png, tif or webp to keep it)",
+        stacklevel=3,
+    )
+    return images[..., :3]
+
+
+def write_image(path: Path, image: np.ndarray, output: OutputSettings, replace: bool) -> Path:
+    """Write one float image in [0, 1] (quantised as SPEC Part G step 5), atomically."""
+    from ..io.images import save_array_image
+
+    save_array_image(
+        path,
+        without_alpha(np.asarray(image), path),
+        bit_depth=output.bit_depth,
+        compress_level=output.compress_level,
+        overwrite=replace,
+    )
+    return Path(path)
+
+
+def write_grid(path, images, grid: GridSettings, output: OutputSettings, replace: bool) -> Path:
+    """Write the grid of ``images`` (B, H, W, C), atomically."""
+    from ..io.grid import save_image
+
+    save_image(
+        without_alpha(np.asarray(images), path),
+        path,
+        bit_depth=output.bit_depth,
+        compress_level=output.compress_level,
+        overwrite=replace,
+        **grid.options(),
+    )
+    return Path(path)
+
+
+def write_json(path: Path, data, replace: bool) -> Path:
+    """Write ``data`` as JSON, atomically (NaN becomes null)."""
+    from ..io.atomic import save_json
+
+    return save_json(path, data, overwrite=replace)
+
+
+def write_weights_plot(path: Path, weights: np.ndarray, replace: bool) -> Path:
+    """Draw the depth weights as a bar chart (PNG) with Pillow, atomically."""
+    from PIL import Image, ImageDraw
+
+    from ..io.atomic import atomic_output
+
+    values = np.nan_to_num(np.asarray(weights, dtype=np.float64), nan=0.0)
+    count = max(values.size, 1)
+    bar = max(2, min(24, 640 // count))
+    margin, plot_h = 24, 160
+    width, height = count * bar + 2 * margin, plot_h + 2 * margin
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    top = float(values.max()) if values.size and values.max() > 0 else 1.0
+    for z, value in enumerate(values):
+        h = int(round(plot_h * max(value, 0.0) / top))
+        x0 = margin + z * bar
+        draw.rectangle([x0, margin + plot_h - h, x0 + bar - 2, margin + plot_h], fill=(40, 90, 200))
+    draw.line([margin, margin + plot_h, width - margin, margin + plot_h], fill="black")
+    draw.text((margin, 4), f"depth weights (D = {values.size}, max {top:.4g})", fill="black")
+    draw.text((margin, margin + plot_h + 6), "z = 0", fill="black")
+    last = f"z = {values.size - 1}"
+    draw.text((width - margin - 6 * len(last), margin + plot_h + 6), last, fill="black")
+    with atomic_output(path, overwrite=replace) as tmp:
+        image.save(tmp, format="PNG")
+    return Path(path)
+
+
+def decode_output_paths(output: OutputSettings, name: str, count: int) -> dict[str, Path]:
+    """The files of one latent file with ``count`` latents: ``image_000`` ..., then extras."""
+    base = output_paths(output, name)
+    image = base.pop("image")
+    base.pop("volume", None)  # decode writes no volume
+    if count == 1 and not output.to_directory:
+        return {"image_000": image, **base}
+    digits = max(3, len(str(count - 1)))
+    paths = {
+        f"image_{i:0{digits}d}": image.with_name(f"{image.stem}_{i:0{digits}d}{image.suffix}")
+        for i in range(count)
+    }
+    return {**paths, **base}

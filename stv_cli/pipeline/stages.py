@@ -1,0 +1,145 @@
+"""The stages every input goes through: refine the volume, then project it to one picture.
+
+``stv project``, ``stv decode`` and (through its stream projector) ``stv video`` share these:
+:func:`refine` (diffuse, interpolate along Z, upscale), :func:`make_projector`,
+:func:`project_volume` (resonance, views, depth weights, collapse) and the checks made before
+any input is loaded (:func:`check_refined_memory`, :func:`check_views`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InvalidDimensions, ShapeMismatch
+from ..model.diffuser import ZDiffuser
+from ..model.generator import ResonanceGenerator
+from ..model.memory import describe_bytes, estimate_volume_bytes, memory_limit
+from ..model.projector import VisionProjector
+from ..model.refine import refined_depth
+from ..model.resonance import DifferentialResonance
+from ..model.windows import SpectralWindow
+from .settings import ProjectionSettings, RefineSettings
+from .workspace import Workspace
+
+F32 = np.float32
+
+
+def refine(volume, settings: RefineSettings, workspace: Workspace | None = None):
+    """Diffuse, interpolate along Z and upscale ``volume`` as ``settings`` say (new volume).
+
+    With a ``workspace`` each stage writes into the workspace's buffer for that stage, kept
+    from the previous input of the batch when the shape agrees: fresh pages cost a first-touch
+    fault here, which made fresh outputs 1.5-2x slower than reused ones in the benchmark. The
+    result then lives in those buffers until the next input is refined.
+    """
+
+    def buffer(stage: str, shape):
+        return None if workspace is None else workspace.buffer(stage, shape)
+
+    d, h, w, c = volume.shape
+    if settings.diffuse_iterations > 0:
+        diffuser = ZDiffuser(settings.diffuse_iterations, settings.diffuse_rate)
+        volume = diffuser.diffuse(volume, out=buffer("diffuse", (d, h, w, c)))
+    if settings.interpolate and settings.interpolate_passes > 0 and d > 1:
+        passes = settings.interpolate_passes
+        d = refined_depth(d, passes)
+        out = buffer("interpolate", (d, h, w, c))
+        volume = volume.interpolate(settings.interpolate, passes, out=out)
+    if settings.upscale > 1:
+        shape = (d, h * settings.upscale, w * settings.upscale, c)
+        volume = volume.upscale(settings.upscale, out=buffer("upscale", shape))
+    return volume
+
+
+def make_projector(settings: ProjectionSettings):
+    """The VisionProjector of ``settings`` with its spectral window."""
+    window = (
+        SpectralWindow.gaussian(settings.sigma)
+        if settings.window == "gaussian"
+        else getattr(SpectralWindow, settings.window)()
+    )
+    projector = VisionProjector(settings.focus, settings.spread, settings.energy_bias)
+    return projector.with_spectral_window(window)
+
+
+def view_count(fusion) -> int:
+    """Number of views of a MultiViewFusion."""
+    count = getattr(fusion, "view_count", None)
+    if count is None:
+        return len(fusion.views)
+    return int(count() if callable(count) else count)
+
+
+def check_views(fusion, depth: int, source) -> None:
+    """Refuse a view file whose view count is not the depth it will weight."""
+    count = view_count(fusion)
+    if count != depth:
+        raise ShapeMismatch(
+            f"--views {source} has {count} views, but the refined volume has depth {depth}: "
+            "the view count must equal the depth (mind --interpolate, which changes the depth)"
+        )
+
+
+def project_volume(volume, settings: ProjectionSettings, workspace: Workspace | None = None):
+    """Collapse ``volume`` to one image with the projector, resonance and views of ``settings``.
+
+    Returns
+    -------
+    image : numpy.ndarray
+        (H, W, C) float32. With a ``workspace`` it is the workspace's reused buffer: copy it
+        if it must outlive the next input.
+    weights : numpy.ndarray
+        (D,) float32 depth weights, normalised.
+    """
+    workspace = workspace or Workspace()
+    projector = make_projector(settings)
+    if settings.resonance == "uniform":
+        resonance = DifferentialResonance.uniform()
+    elif settings.resonance == "generate":
+        generator = ResonanceGenerator("stv", settings.hidden_dim, max(volume.depth, 1))
+        resonance = generator.generate(volume, projector)
+    else:
+        resonance = workspace.resonance_file(settings.resonance)
+    if settings.views is not None:
+        fusion = workspace.views_file(settings.views)
+        check_views(fusion, volume.depth, settings.views)
+        weights = projector.depth_weights_multi_view(fusion, volume, resonance)
+    else:
+        weights = projector.depth_weights(volume, resonance)
+    weights = np.ascontiguousarray(np.asarray(weights, dtype=F32).reshape(-1))
+    out = workspace.buffer("image", (volume.height, volume.width, volume.channels))
+    image = volume.collapse_with_weights(weights, out=out)
+    return image, weights
+
+
+def check_refined_memory(
+    shape: tuple[int, ...], refine_settings: RefineSettings, what: str | None = None
+) -> None:
+    """Refuse, before loading, a run whose refinement would exceed the memory limit.
+
+    The peak is the largest input-plus-output pair of consecutive stages (each stage reads one
+    volume and writes the next). ``what`` (the input) starts the message when given; a batch
+    names the input itself, so the pipeline leaves it out.
+    """
+    shapes = refine_settings.stage_shapes(tuple(shape))
+    sizes = [estimate_volume_bytes(*s) for s in shapes]
+    peak = max([sizes[0]] + [a + b for a, b in zip(sizes, sizes[1:], strict=False)])
+    limit = memory_limit()
+    if limit is not None and peak > limit:
+        raise InvalidDimensions(
+            f"{what + ': ' if what else ''}refining {shapes[0]} to {shapes[-1]} needs an estimated "
+            f"{describe_bytes(peak)} at its peak, more than the memory limit of "
+            f"{describe_bytes(limit)}; "
+            "use a smaller --upscale, fewer --interpolate-passes or a smaller input (decode: "
+            "smaller --depth, --height, --width), "
+            "or raise --memory-limit"
+        )
+
+
+def settings_record(settings) -> dict:
+    """A frozen settings object as a JSON-ready dict (paths as text), for the weights file."""
+    record = asdict(settings)
+    return {k: (str(v) if isinstance(v, Path) else v) for k, v in record.items()}

@@ -1,0 +1,98 @@
+"""Atomic outputs: nothing half-written, nothing left behind, nothing overwritten unasked."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from stv_cli.errors import StvError
+from stv_cli.io.atomic import OutputExists, atomic_output, save_json, save_npy
+
+
+def test_success_moves_the_temporary_file_into_place(tmp_path):
+    target = tmp_path / "deep" / "er" / "out.png"
+    with atomic_output(target) as tmp:
+        assert tmp.parent == target.parent
+        assert tmp.name.startswith(".out.tmp-") and tmp.suffix == ".png"
+        tmp.write_bytes(b"data")
+        assert not target.exists()
+    assert target.read_bytes() == b"data"
+    assert os.listdir(target.parent) == ["out.png"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask  # as open() would, not mkstemp's 0600
+
+
+@pytest.mark.parametrize("error", [RuntimeError, KeyboardInterrupt])
+def test_an_exception_leaves_nothing_behind(tmp_path, error):
+    target = tmp_path / "out.npy"
+    with pytest.raises(error), atomic_output(target) as tmp:
+        tmp.write_bytes(b"half")
+        raise error()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_existing_target_is_refused_before_the_block_runs(tmp_path):
+    target = tmp_path / "out.txt"
+    target.write_text("old")
+    ran = []
+    with pytest.raises(OutputExists, match="overwrite"), atomic_output(target):
+        ran.append(True)
+    assert ran == [] and target.read_text() == "old"
+    assert isinstance(OutputExists("x"), StvError) and isinstance(OutputExists("x"), OSError)
+    with atomic_output(target, overwrite=True, fsync=True) as tmp:
+        tmp.write_text("new")
+    assert target.read_text() == "new"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+
+
+def test_a_target_that_appears_meanwhile_is_not_clobbered(tmp_path):
+    target = tmp_path / "out.txt"
+    with pytest.raises(OutputExists, match="appeared"), atomic_output(target) as tmp:
+        tmp.write_text("mine")
+        target.write_text("theirs")
+    assert target.read_text() == "theirs"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+
+
+def test_a_directory_is_never_a_target(tmp_path):
+    with pytest.raises(OutputExists, match="directory"), atomic_output(tmp_path, overwrite=True):
+        pass
+
+
+def test_save_npy_round_trip_and_refuses_objects(tmp_path):
+    arr = np.arange(12, dtype=np.float32).reshape(3, 4)
+    path = save_npy(tmp_path / "a.npy", arr)
+    np.testing.assert_array_equal(np.load(path, allow_pickle=False), arr)
+    odd = save_npy(tmp_path / "latents.bin", arr)  # no ".npy" appended
+    assert odd.name == "latents.bin" and np.load(odd).shape == (3, 4)
+    with pytest.raises(ValueError):
+        save_npy(tmp_path / "b.npy", np.array([{"a": 1}], dtype=object))
+    assert not (tmp_path / "b.npy").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.npy", "latents.bin"]
+    with pytest.raises(OutputExists):
+        save_npy(path, arr)
+
+
+def test_save_json_converts_numpy_and_non_finite(tmp_path):
+    data = {
+        "weights": np.array([0.25, 0.75], np.float32),
+        "depth": np.int64(3),
+        "nan": float("nan"),
+        "inf": np.float32(np.inf),
+        "ok": np.bool_(True),
+        "path": tmp_path / "x",
+    }
+    path = save_json(tmp_path / "r.json", data)
+    loaded = json.loads(path.read_text(encoding="utf-8"))
+    assert loaded == {
+        "weights": [0.25, 0.75],
+        "depth": 3,
+        "nan": None,
+        "inf": None,
+        "ok": True,
+        "path": str(tmp_path / "x"),
+    }
