@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from stv_kernels import reference
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench.py"

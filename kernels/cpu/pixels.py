@@ -140,7 +140,7 @@ def collapse_pixels(
         np.divide(w, pixel_scale(pixels.dtype), dtype=F32),
         frame_rows(out, "out", pixels=True),
         scratch,
-        F32(255.0),
+        pixel_scale(np.uint8),
     )
     return out
 

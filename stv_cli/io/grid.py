@@ -14,9 +14,7 @@ rest of the image is scaled as if they were absent. On finite input the two agre
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 
@@ -66,6 +64,9 @@ def _as_batch(images) -> np.ndarray:
         stacked = np.stack(arrays)
     if stacked.dtype.kind not in "biuf":
         raise InvalidValue(f"images must hold real numbers, got dtype {stacked.dtype}")
+    _refuse_channels_first(
+        stacked.shape, one_image=stacked.ndim == 3 and isinstance(images, np.ndarray)
+    )
     if stacked.ndim == 2:
         stacked = stacked[None, :, :, None]
     elif stacked.ndim == 3:
@@ -81,6 +82,29 @@ def _as_batch(images) -> np.ndarray:
         raise InvalidDimensions(f"images must have H, W, C >= 1, got shape {stacked.shape}")
     # Always a fresh array: nothing below may write into the caller's data.
     return np.array(stacked, dtype=np.float32, copy=True, order="C")
+
+
+#: Channel counts a picture can have: grey, RGB, RGBA.
+_CHANNELS = (1, 3, 4)
+
+
+def _refuse_channels_first(shape: tuple[int, ...], one_image: bool) -> None:
+    """Refuse a torch-style channels-first batch or image, which would be read as channels last.
+
+    A (B, C, H, W) batch with C in 1, 3, 4 and W not, or one (C, H, W) image likewise, would
+    silently become a W-channel picture (or a wrong RGBA one when W is 4, which is allowed).
+    """
+    lead = 0 if one_image else 1
+    if len(shape) != lead + 3 or shape[lead] not in _CHANNELS or shape[-1] in _CHANNELS:
+        return
+    layout = "(C, H, W)" if one_image else "(B, C, H, W)"
+    moved = list(shape)
+    moved.append(moved.pop(lead))
+    raise InvalidDimensions(
+        f"images of shape {tuple(shape)} look channels-first {layout}, as torch holds them, but "
+        f"stv is channels last {layout.replace('C, ', '')[:-1]}, C); move the axis first: "
+        f"np.moveaxis(images, {lead}, -1) gives shape {tuple(moved)}"
+    )
 
 
 def _finite_range(values: np.ndarray) -> tuple[float, float]:
@@ -202,22 +226,26 @@ def make_grid(
 
 def save_image(
     images,
-    path: str | os.PathLike,
-    bit_depth: int = 8,
+    fp,
+    format: str | None = None,
     *,
+    bit_depth: int = 8,
     compress_level: int | None = None,
     quality: int | None = None,
     overwrite: bool = False,
     **grid_options,
-) -> Path:
+):
     """Write ``make_grid(images, **grid_options)`` as torchvision's ``save_image`` does.
 
     Parameters
     ----------
     images : numpy.ndarray or list of numpy.ndarray
-        What :func:`make_grid` accepts.
-    path : str or os.PathLike
-        Output file; the format comes from the extension (see :func:`save_array_image`).
+        What :func:`make_grid` accepts (channels last: (B, H, W, C)).
+    fp : str, os.PathLike or binary file object
+        Output file, written atomically; or an object with ``write`` (``io.BytesIO``).
+    format : str, optional
+        ``png``, ``jpeg``, ``tiff``, ``webp`` or ``bmp``. Without it the format comes from the
+        file name's extension; a file object without a name needs it (as in torchvision).
     bit_depth : {8, 16}
         8 bits quantise as ``trunc(clamp(v*255 + 0.5, 0, 255))`` (so 0.5 -> 128).
     compress_level, quality, overwrite
@@ -227,15 +255,24 @@ def save_image(
 
     Returns
     -------
-    pathlib.Path
-        The path written (atomically).
+    pathlib.Path or file object
+        The path written, or ``fp`` when it is a file object.
+
+    Examples
+    --------
+    >>> import io
+    >>> buffer = io.BytesIO()
+    >>> _ = save_image(np.zeros((4, 8, 8, 3), np.float32), buffer, format="png", nrow=2)
+    >>> buffer.getvalue()[:4]
+    b'\\x89PNG'
     """
     grid = make_grid(images, **grid_options)
     return save_array_image(
-        path,
+        fp,
         grid,
         bit_depth=bit_depth,
         compress_level=compress_level,
         quality=quality,
         overwrite=overwrite,
+        format=format,
     )

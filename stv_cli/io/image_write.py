@@ -147,20 +147,23 @@ def _tiff16_colour_bytes(values: np.ndarray) -> bytes:
 
 
 def save_array_image(
-    path: str | os.PathLike,
+    path,
     img: np.ndarray,
     bit_depth: int = 8,
     compress_level: int | None = None,
     *,
     quality: int | None = None,
     overwrite: bool = False,
-) -> Path:
-    """Quantise a float image and write it atomically; the format comes from the extension.
+    format: str | None = None,
+):
+    """Quantise a float image and write it: atomically to a path, or into a binary file object.
 
     Parameters
     ----------
-    path : str or os.PathLike
-        .png, .jpg/.jpeg, .tif/.tiff, .webp or .bmp. Parent folders are created.
+    path : str, os.PathLike or binary file object
+        A file name (.png, .jpg/.jpeg, .tif/.tiff, .webp or .bmp; parent folders are created;
+        written atomically), or an object with ``write`` (``io.BytesIO``, an open file), as
+        torchvision's ``save_image`` accepts: then ``format`` says the format.
     img : numpy.ndarray
         (H, W) or (H, W, C) with C = 1 (grey), 3 (RGB) or 4 (RGBA); values in [0, 1].
     bit_depth : {8, 16}
@@ -171,26 +174,68 @@ def save_array_image(
     quality : int, optional
         JPEG/WEBP quality 1-100, default :data:`DEFAULT_QUALITY`; ignored by others.
     overwrite : bool
-        Replace an existing file; otherwise :class:`stv_cli.io.atomic.OutputExists`.
+        Replace an existing file; otherwise :class:`stv_cli.io.atomic.OutputExists`. Ignored
+        for file objects.
+    format : str, optional
+        ``png``, ``jpeg``, ``tiff``, ``webp`` or ``bmp`` (any case, ``jpg``/``tif`` too).
+        Needed for a file object without a ``name`` that has an extension; for a path it
+        replaces what the extension says.
 
     Returns
     -------
-    pathlib.Path
-        The path written.
+    pathlib.Path or file object
+        The path written, or the file object written into.
 
     Raises
     ------
     InvalidValue
-        Unknown extension, bit depth, level or quality; 16 bits outside PNG/TIFF; RGBA as
-        JPEG or BMP (they have no alpha: drop it first, or write PNG/TIFF/WEBP).
+        Unknown extension or format, bit depth, level or quality; 16 bits outside PNG/TIFF;
+        RGBA as JPEG or BMP (they have no alpha: drop it first, or write PNG/TIFF/WEBP).
     """
+    fmt = image_format(path, format)
+    values = _checked_image(img, fmt, bit_depth)
+    level, quality = _checked_options(compress_level, quality)
+    if hasattr(path, "write"):
+        write_image(path, values, fmt, bit_depth, level, quality)
+        return path
     target = Path(path)
-    fmt = _WRITE_FORMATS.get(target.suffix.lower())
+    with atomic_output(target, overwrite=overwrite) as tmp, open(tmp, "wb") as file:
+        write_image(file, values, fmt, bit_depth, level, quality)
+    return target
+
+
+def image_format(path, format: str | None = None) -> str:
+    """Pillow's name of the format to write (``PNG``, ``JPEG``, ...): ``format`` when given,
+    else the extension of ``path`` (a file object's ``name``).
+
+    Raises
+    ------
+    InvalidValue
+        If neither names a format stv writes.
+    """
+    choices = ", ".join(sorted(_WRITE_FORMATS))
+    if format is not None:
+        fmt = _WRITE_FORMATS.get("." + str(format).lower().lstrip("."))
+        if fmt is None:
+            raise InvalidValue(f"format must be one of {choices} (without the dot), got {format!r}")
+        return fmt
+    name = getattr(path, "name", None) if hasattr(path, "write") else path
+    if not isinstance(name, (str, os.PathLike)):
+        raise InvalidValue(
+            "writing into a file object needs format= (e.g. format='png'): it has no file name "
+            "to take the format from"
+        )
+    suffix = Path(name).suffix
+    fmt = _WRITE_FORMATS.get(suffix.lower())
     if fmt is None:
         raise InvalidValue(
-            f"output {str(target)!r} has extension {target.suffix!r}; "
-            f"use one of {', '.join(sorted(_WRITE_FORMATS))}"
+            f"output {str(name)!r} has extension {suffix!r}; use one of {choices}, or pass format="
         )
+    return fmt
+
+
+def _checked_image(img, fmt: str, bit_depth: int) -> np.ndarray:
+    """``img`` as (H, W, C); refused, naming the fix, where ``fmt`` or ``bit_depth`` can't."""
     values = np.asarray(img)
     if values.ndim == 2:
         values = values[:, :, None]
@@ -198,7 +243,6 @@ def save_array_image(
         raise InvalidDimensions(
             f"img must be (H, W) or (H, W, C) with C in 1, 3, 4, got shape {values.shape}"
         )
-    channels = values.shape[2]
     if bit_depth not in (8, 16):
         raise InvalidValue(f"bit_depth must be 8 or 16, got {bit_depth!r}")
     if bit_depth == 16 and fmt not in ("PNG", "TIFF"):
@@ -206,11 +250,16 @@ def save_array_image(
             f"bit_depth 16 is written as PNG or TIFF, not as {fmt}; use a .png or .tif "
             f"output, or bit_depth 8"
         )
-    if channels == 4 and fmt in _NO_ALPHA:
+    if values.shape[2] == 4 and fmt in _NO_ALPHA:
         raise InvalidValue(
             f"{fmt} has no alpha channel but the image is RGBA; write .png, .tiff or .webp, "
             f"or drop the alpha (img[..., :3])"
         )
+    return values
+
+
+def _checked_options(compress_level: int | None, quality: int | None) -> tuple[int, int]:
+    """The PNG level (default :data:`DEFAULT_PNG_COMPRESS_LEVEL`) and JPEG/WEBP quality."""
     level = DEFAULT_PNG_COMPRESS_LEVEL if compress_level is None else compress_level
     if isinstance(level, bool) or not isinstance(level, (int, np.integer)) or not 0 <= level <= 9:
         raise InvalidValue(f"compress_level must be an integer in 0..9, got {compress_level!r}")
@@ -219,23 +268,24 @@ def save_array_image(
         raise InvalidValue(f"quality must be an integer in 1..100, got {quality!r}")
     if not 1 <= quality <= 100:
         raise InvalidValue(f"quality must be an integer in 1..100, got {quality!r}")
+    return int(level), int(quality)
 
+
+def write_image(file, values: np.ndarray, fmt: str, bit_depth: int, level: int, quality: int):
+    """Quantise checked (H, W, C) ``values`` and encode them into the binary ``file``."""
+    channels = values.shape[2]
     if bit_depth == 16 and (fmt == "PNG" or channels > 1):
         quantised16 = to_uint16(values)
         if fmt == "PNG":
-            data = _png16_bytes(quantised16, int(level))
+            file.write(_png16_bytes(quantised16, level))
         else:
-            data = _tiff16_colour_bytes(quantised16)
-        with atomic_output(target, overwrite=overwrite) as tmp:
-            tmp.write_bytes(data)
-        return target
+            file.write(_tiff16_colour_bytes(quantised16))
+        return
     if bit_depth == 16:
         picture = Image.fromarray(to_uint16(values[:, :, 0]))  # uint16 2-D: mode "I;16"
     else:
         quantised = to_uint8(values)
         picture = Image.fromarray(quantised[:, :, 0] if channels == 1 else quantised)
-    options = {"PNG": {"compress_level": int(level)}, "JPEG": {"quality": int(quality)}}
+    options = {"PNG": {"compress_level": level}, "JPEG": {"quality": quality}}
     options["WEBP"] = options["JPEG"]
-    with atomic_output(target, overwrite=overwrite) as tmp:
-        picture.save(tmp, format=fmt, **options.get(fmt, {}))
-    return target
+    picture.save(file, format=fmt, **options.get(fmt, {}))

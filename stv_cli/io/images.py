@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
 from stv_kernels.pixel_scale import PIXEL_DTYPES, pixel_values
 
 from ..errors import InputError, InvalidValue

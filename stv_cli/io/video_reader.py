@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from stv_kernels.pixel_scale import pixel_values
+
 from ..errors import InputError, InvalidValue
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
@@ -166,8 +168,6 @@ def channels_last(pixels: np.ndarray) -> np.ndarray:
 
 def to_float(pixels: np.ndarray) -> np.ndarray:
     """uint8 or uint16 pixels -> float32 in [0, 1], channels last ((H, W) gains C = 1)."""
-    from ..model.pixel_volume import pixel_values
-
     return channels_last(pixel_values(pixels))
 
 

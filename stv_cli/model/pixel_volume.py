@@ -17,22 +17,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from stv_kernels.pixel_scale import PIXEL_DTYPES, pixel_values
+
 from ..backend import ops
 from ..errors import InvalidDimensions, InvalidValue
-from .floats import F32, slice_weights
+from .floats import slice_weights
 from .resonance import DifferentialResonance, resonance_weights
 from .voxel_arrays import StackShape
-
-PIXEL_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16))
-
-
-def pixel_values(pixels: np.ndarray) -> np.ndarray:
-    """The float32 values ``pixels / (2**bits - 1)`` of uint8/uint16 pixels (a new array).
-
-    One pass: the ufunc casts to float32 and divides, as ``astype(float32) / scale`` would.
-    This is the definition the readers (``video_io.to_float``) and the pixel kernels follow.
-    """
-    return np.divide(pixels, F32(np.iinfo(pixels.dtype).max), dtype=F32)
 
 
 class PixelVolume(StackShape):

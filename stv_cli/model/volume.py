@@ -41,8 +41,9 @@ class ZSpaceVolume(StackShape):
     voxels
         A (D, H, W) or (D, H, W, C) array. It is adopted without a copy when it is already a
         C-contiguous float32 array (a (D, H, W) array becomes a (D, H, W, 1) view); otherwise it
-        is converted with exactly one copy. Adopted arrays are shared: :meth:`accumulate`
-        writes into them.
+        is converted with exactly one copy, values unchanged (integers are not rescaled here:
+        :meth:`from_slices` and :func:`stv_cli.load_volume` scale 8- and 16-bit pixels).
+        Adopted arrays are shared: :meth:`accumulate` writes into them.
     copy
         Always copy (one allocation of the volume's size).
 
@@ -109,9 +110,11 @@ class ZSpaceVolume(StackShape):
     def from_slices(cls, slices: Sequence[np.ndarray]) -> ZSpaceVolume:
         """Stack D slices, each (H, W) or (H, W, C), into one new volume.
 
-        Allocates the (D, H, W, C) volume once and copies each slice in (values converted to
-        float32 unchanged, no rescaling). A (H, W) slice counts as (H, W, 1). As in the
-        reference, H or W = 0 is not rejected here.
+        Allocates the (D, H, W, C) volume once and copies each slice in as float32. Integer
+        pixels are scaled as ``stv project`` scales image files: **uint8 slices are divided by
+        255 and uint16 slices by 65535**, so ``from_slices([np.asarray(Image.open(f)) ...])``
+        gives values in [0, 1]; floats, bool and other integer types are kept as they are. A
+        (H, W) slice counts as (H, W, 1). As in the reference, H or W = 0 is not rejected.
 
         Raises
         ------

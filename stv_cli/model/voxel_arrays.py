@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from stv_kernels.pixel_scale import PIXEL_DTYPES, pixel_values
+
 from ..errors import DataLength, EmptyInput, InvalidDimensions, ShapeMismatch
 from .floats import F32
 from .memory import check_memory, estimate_volume_bytes
@@ -81,7 +83,10 @@ def reshape_buffer(buffer, shape: Sequence[int]) -> np.ndarray:
 def stack_slices(slices: Sequence[np.ndarray]) -> np.ndarray:
     """Stack (H, W) or (H, W, C) slices into one new float32 (D, H, W, C) array.
 
-    Values are converted unchanged (no rescaling); H or W = 0 is not rejected (SPEC A.2).
+    Integer pixels are scaled as the image readers scale them: uint8 by 1/255 and uint16 by
+    1/65535 (:mod:`stv_kernels.pixel_scale`), so slices read with Pillow give the volume
+    ``stv project`` builds from the same files; every other type (floats, bool, other integers)
+    is converted unchanged. H or W = 0 is not rejected (SPEC A.2).
 
     Raises
     ------
@@ -116,7 +121,10 @@ def stack_slices(slices: Sequence[np.ndarray]) -> np.ndarray:
     check_memory(estimate_volume_bytes(d, h, w, c), f"volume of {d} slices of {h}x{w}x{c}")
     out = np.empty((d, h, w, c), dtype=F32)
     for z, a in enumerate(arrays):
-        out[z] = a
+        if a.dtype in PIXEL_DTYPES:
+            pixel_values(a, out=out[z])
+        else:
+            out[z] = a
     return out
 
 

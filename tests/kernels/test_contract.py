@@ -13,6 +13,7 @@ import sys
 
 import numpy as np
 import pytest
+
 from stv_kernels import contract, registry
 
 BACKENDS = registry.names()

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from stv_kernels import chacha
 from stv_kernels.cpu import decode
 from stv_kernels.reference import decode as decode_reference
-
 from tests.tolerances import ATOL
 
 #: The reference RNG library's value-stability check (SPEC A.6).

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from stv_kernels import cpu, reference
 
+from stv_kernels import cpu, reference
 from tests.kernels.strategies import volumes
 
 BACKENDS = [reference, cpu]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from stv_kernels.cpu import pixels as pixel_collapse
 from stv_kernels.cpu import video_frame as fast
 from stv_kernels.reference import pixels as ref_pixels

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from stv_kernels.chacha import key_words_from_seed, stream_words, words_to_uniform
 
 from stv_cli import (
     EmptyInput,
@@ -15,6 +14,7 @@ from stv_cli import (
     ZDiffuser,
     ZSpaceVolume,
 )
+from stv_kernels.chacha import key_words_from_seed, stream_words, words_to_uniform
 from tests.tolerances import ATOL
 
 

@@ -43,9 +43,32 @@ def test_from_slices_stacks_2d_and_3d_slices_into_float32_dhwc():
     v = ZSpaceVolume.from_slices([np.zeros((2, 3), np.uint8), np.full((2, 3), 7, np.uint8)])
     assert v.shape == (2, 2, 3, 1) and v.voxels.dtype == np.float32
     assert v.voxels.flags.c_contiguous
-    assert v.slice(1)[0, 0, 0] == 7.0  # values unchanged, no 1/255 scaling
+    assert v.slice(1)[0, 0, 0] == np.float32(7) / np.float32(255)  # 8-bit pixels: / 255
     rgb = ZSpaceVolume.from_slices([np.ones((2, 3, 3)), np.zeros((2, 3, 3))])
     assert (rgb.depth, rgb.height, rgb.width, rgb.channels) == (2, 2, 3, 3)
+
+
+def test_from_slices_scales_pixels_as_the_cli_reads_image_files(tmp_path):
+    from PIL import Image
+
+    from stv_cli.io.images import load_volume
+
+    rng = np.random.default_rng(3)
+    folder = tmp_path / "stack"
+    folder.mkdir()
+    slices8 = [rng.integers(0, 256, (4, 5, 3), dtype=np.uint8) for _ in range(3)]
+    for z, pixels in enumerate(slices8):
+        Image.fromarray(pixels).save(folder / f"z{z}.png")
+    # what `stv project` builds from the files, bit for bit
+    np.testing.assert_array_equal(ZSpaceVolume.from_slices(slices8).voxels, load_volume(folder))
+    deep = ZSpaceVolume.from_slices(
+        [np.full((2, 2), 65535, np.uint16), np.zeros((2, 2), np.uint16)]
+    )
+    assert deep.voxels.max() == 1.0 and deep.voxels.min() == 0.0
+    # everything else is kept as it is: floats, bool and other integers (the SPEC vectors)
+    kept = ZSpaceVolume.from_slices([np.array([[0, 1], [2, 3]]), np.full((2, 2), 2.5)])
+    assert kept.voxels[:, :, :, 0].tolist() == [[[0, 1], [2, 3]], [[2.5, 2.5], [2.5, 2.5]]]
+    assert ZSpaceVolume.from_slices([np.ones((1, 1), bool)]).voxels.item() == 1.0
 
 
 def test_from_slices_rejects_empty_list():

@@ -243,3 +243,48 @@ def test_volume_methods_fill_a_given_out(rng):
     got = ZDiffuser(2, 0.4).diffuse(vol, out=out)
     assert np.shares_memory(got.voxels, out)
     np.testing.assert_array_equal(got.voxels, ZDiffuser(2, 0.4).diffuse(vol).voxels)
+
+
+def test_a_batch_on_threads_with_a_context_writes_what_a_serial_batch_writes(tmp_path):
+    import functools
+
+    from PIL import Image
+
+    from stv_cli.context import RunContext
+    from stv_cli.executors import SerialExecutor, ThreadExecutor, run_batch
+
+    inputs = []
+    for k in range(4):
+        np.save(tmp_path / f"v{k}.npy", _volume(depth=5, channels=3, seed=k).voxels)
+        inputs.append(tmp_path / f"v{k}.npy")
+    refine_settings = RefineSettings(interpolate="cubic", upscale=2, diffuse_iterations=1)
+    pictures = {}
+    for label, executor, backend_name in (
+        ("serial-numpy", SerialExecutor(), "numpy"),
+        ("threads-cpu", ThreadExecutor(2), "auto"),
+    ):
+        out = tmp_path / label
+        settings = ProjectSettings(output=OutputSettings(out=out), refine=refine_settings)
+        process = functools.partial(
+            run_project_input,
+            settings=settings,
+            workspace=Workspace(),  # one for the batch: its buffers are per thread
+            context=RunContext(backend=backend_name, memory_limit=2**30),
+        )
+        with executor:
+            report = run_batch(inputs, process, command="project", executor=executor)
+        assert report.exit_code == 0, report.to_json()
+        pictures[label] = [np.asarray(Image.open(out / f"v{k}.png")) for k in range(4)]
+    for a, b in zip(pictures["serial-numpy"], pictures["threads-cpu"], strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_the_context_memory_limit_holds_inside_the_input(tmp_path):
+    from stv_cli.context import RunContext
+
+    np.save(tmp_path / "v.npy", _volume(depth=4).voxels)
+    settings = ProjectSettings(
+        output=OutputSettings(out=tmp_path / "out"), refine=RefineSettings(upscale=8)
+    )
+    with pytest.raises(InvalidDimensions, match="memory limit"):
+        run_project_input(tmp_path / "v.npy", settings, context=RunContext(memory_limit=4096))

@@ -361,9 +361,8 @@ def test_frame_ring_keeps_pixels_and_sums_their_values(backend):
 
 
 def test_projecting_into_8_bits_is_the_quantised_float_projection(backend):
-    from stv_kernels.reference import quantise
-
     from stv_cli.video.streaming import StreamingProjection
+    from stv_kernels.reference import quantise
 
     frames = [np.rint(video_clips.pattern_frame(k, 9, 11) * 255).astype(np.uint8) for k in range(6)]
     by_floats, by_bytes = (
