@@ -6,12 +6,11 @@ from pathlib import Path
 
 import click
 
+from .model_options import projection_options, refinement_options
 from .options import (
     batch_output_options,
     extra_output_options,
     grid_options,
-    projection_options,
-    refinement_options,
 )
 
 

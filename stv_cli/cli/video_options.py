@@ -10,14 +10,12 @@ from pathlib import Path
 
 import click
 
+from .model_options import diffusion_options, hidden_dim_option, projector_options
 from .options import (
     bit_depth_option,
     compose_options,
     compress_level_option,
-    diffusion_options,
-    hidden_dim_option,
     image_format_option,
-    projector_options,
 )
 from .param_types import NON_NEGATIVE, UNIT, BoundedInt
 

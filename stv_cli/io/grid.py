@@ -198,24 +198,36 @@ def make_grid(
         batch = np.ascontiguousarray(np.repeat(batch, 3, axis=3))
 
     if normalize:
-        if value_range is not None:
-            low, high = _check_value_range(value_range)
-            _normalise_in_place(batch, low, high)
-        elif scale_each:
-            for image in batch:
-                _normalise_in_place(image, *_finite_range(image))
-        else:
-            _normalise_in_place(batch, *_finite_range(batch))
-
-    count, height, width, channels = batch.shape
-    if count == 1:
+        _normalise_batch(batch, value_range, scale_each)
+    if batch.shape[0] == 1:
         return batch[0]
+    return tile(batch, int(nrow), int(padding), pad)
 
-    cols = min(int(nrow), count)
+
+def _normalise_batch(batch: np.ndarray, value_range, scale_each: bool) -> None:
+    """SPEC Part G step 2, in place: over ``value_range``, each image's or the batch's range."""
+    if value_range is not None:
+        low, high = _check_value_range(value_range)
+        _normalise_in_place(batch, low, high)
+    elif scale_each:
+        for image in batch:
+            _normalise_in_place(image, *_finite_range(image))
+    else:
+        _normalise_in_place(batch, *_finite_range(batch))
+
+
+def tile(batch: np.ndarray, nrow: int, padding: int, pad_value: float) -> np.ndarray:
+    """Lay a float32 (B, H, W, C) batch out ``nrow`` per row (SPEC Part G step 4).
+
+    Returns the (rows*(H+padding)+padding, cols*(W+padding)+padding, C) grid, filled with
+    ``pad_value`` where no image is.
+    """
+    count, height, width, channels = batch.shape
+    cols = min(nrow, count)
     rows = (count + cols - 1) // cols
     cell_h, cell_w = height + padding, width + padding
     grid = np.full(
-        (rows * cell_h + padding, cols * cell_w + padding, channels), pad, dtype=np.float32
+        (rows * cell_h + padding, cols * cell_w + padding, channels), pad_value, dtype=np.float32
     )
     for k in range(count):
         top = (k // cols) * cell_h + padding

@@ -6,12 +6,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from stv_cli.cli.options import (
-    grid_options,
-    projection_options,
-    projector_options,
-    refinement_options,
-)
+from stv_cli.cli.model_options import projection_options, projector_options, refinement_options
+from stv_cli.cli.options import grid_options
 from stv_cli.cli.param_types import BoundedInt, ByteSize, FiniteFloat
 
 
