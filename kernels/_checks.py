@@ -34,7 +34,12 @@ def check_volume(vol: np.ndarray, name: str = "volume") -> np.ndarray:
 
 
 def check_out(out: np.ndarray | None, shape: tuple[int, ...], name: str = "out") -> np.ndarray:
-    """Allocate ``out`` (outside jitted code, see HOUSE_STYLE.md) or check the one given."""
+    """Allocate ``out``, or check the one given.
+
+    Outputs are allocated here, outside compiled code: NumPy's allocation asks for transparent
+    huge pages and one inside ``@njit`` does not, which made a fresh 512 MiB output fill about
+    4x slower.
+    """
     if out is None:
         return np.empty(shape, dtype=F32)
     if (

@@ -1,8 +1,8 @@
 """The project's exception types.
 
-Every rejection in SPEC.md A.15 raises one of these (decision D3). The names follow the
-reference's error kinds so that a reader of the spec can map one onto the other; each is also a
-``ValueError`` so generic callers can catch it without knowing stv.
+Every rejection in SPEC A.15 (docs/semantics.md) raises one of these (decision D3). The names
+follow the reference's error kinds so that a reader of the spec can map one onto the other;
+each is also a ``ValueError`` so generic callers can catch it without knowing stv.
 """
 
 from __future__ import annotations

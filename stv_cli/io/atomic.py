@@ -1,7 +1,7 @@
 """Atomic output files: write to a temporary file beside the target, then rename.
 
 A reader never sees half a file, an interrupted run (an exception, Ctrl-C) leaves no debris,
-and an existing file is never replaced unless the caller asks (HOUSE_STYLE: outputs).
+and an existing file is never replaced unless the caller asks (docs/architecture.md: outputs).
 
 >>> import tempfile, pathlib
 >>> target = pathlib.Path(tempfile.mkdtemp()) / "out" / "a.txt"

@@ -1,4 +1,4 @@
-"""Pictures out: ``make_grid`` and ``save_image`` (SPEC.md Part G).
+"""Pictures out: ``make_grid`` and ``save_image`` (SPEC Part G in docs/semantics.md).
 
 The semantics follow torchvision's ``make_grid`` / ``save_image`` so that the same floats give
 the same picture, with one layout difference: stv is channels last, so a batch is (B, H, W, C)

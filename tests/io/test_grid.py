@@ -1,4 +1,4 @@
-"""make_grid / save_image against SPEC.md Part G (torchvision semantics, channels last).
+"""make_grid / save_image against SPEC Part G (torchvision semantics, channels last).
 
 torchvision is not installed here, so expectations are computed by hand from the rules.
 """
