@@ -77,13 +77,9 @@ def decode(ctx: click.Context, latents: tuple[Path, ...], output: str, **options
     Example:
       stv decode latents.npy -o out/ --depth 8 --height 64 --width 64 --seed 7 --grid
     """
-    import functools
-
     from ..pipeline.decode import run_decode_input
     from ..pipeline.settings import DecodeSettings
-    from ..pipeline.workspace import Workspace
-    from .device import run_context
-    from .report import announce, run_inputs
+    from .report import run_projection_batch
     from .settings import grid_settings, output_settings, projection_settings, refine_settings
 
     settings = DecodeSettings(
@@ -97,11 +93,4 @@ def decode(ctx: click.Context, latents: tuple[Path, ...], output: str, **options
         projection=projection_settings(options),
         grid=grid_settings(options),
     )
-    context = run_context(options)
-    announce("decode", len(latents), context.backend, options["verbose"])
-    workspace = Workspace()
-    workspace.preload(settings.projection)  # a bad --resonance/--views file: exit 1 at once
-    process = functools.partial(
-        run_decode_input, settings=settings, workspace=workspace, context=context
-    )
-    run_inputs(ctx, "decode", latents, process, options)
+    run_projection_batch(ctx, "decode", latents, run_decode_input, settings, options)

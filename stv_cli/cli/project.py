@@ -60,13 +60,9 @@ def project(ctx: click.Context, inputs: tuple[Path, ...], output: str, **options
     Example:
       stv project sample_data/focus_stack -o out/ --interpolate cubic --grid --weights-plot
     """
-    import functools
-
     from ..pipeline.project import run_project_input
     from ..pipeline.settings import ProjectSettings
-    from ..pipeline.workspace import Workspace
-    from .device import run_context
-    from .report import announce, run_inputs
+    from .report import run_projection_batch
     from .settings import grid_settings, output_settings, projection_settings, refine_settings
 
     settings = ProjectSettings(
@@ -75,11 +71,4 @@ def project(ctx: click.Context, inputs: tuple[Path, ...], output: str, **options
         projection=projection_settings(options),
         grid=grid_settings(options),
     )
-    context = run_context(options)
-    announce("project", len(inputs), context.backend, options["verbose"])
-    workspace = Workspace()
-    workspace.preload(settings.projection)  # a bad --resonance/--views file: exit 1 at once
-    process = functools.partial(
-        run_project_input, settings=settings, workspace=workspace, context=context
-    )
-    run_inputs(ctx, "project", inputs, process, options)
+    run_projection_batch(ctx, "project", inputs, run_project_input, settings, options)

@@ -6,6 +6,7 @@ people. A batch exits 0 when every input was done or skipped, 1 when one failed.
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -78,3 +79,20 @@ def announce(command: str, count: int, backend: str, verbose: bool) -> None:
     """With ``-v``: say on stderr how many inputs run on which backend."""
     if verbose:
         click.echo(f"stv {command}: {count} input(s), backend {backend}", err=True)
+
+
+def run_projection_batch(ctx, command: str, inputs, run_input, settings, options: dict) -> None:
+    """The batch of ``project`` and ``decode``: run context, files read once, then every input.
+
+    ``run_input(path, settings=, workspace=, context=)`` is the pipeline's per-input function.
+    A bad ``--resonance`` or ``--views`` file stops the run (exit 1) before any input.
+    """
+    from ..pipeline.workspace import Workspace
+    from .device import run_context
+
+    context = run_context(options)
+    announce(command, len(inputs), context.backend, options["verbose"])
+    workspace = Workspace()
+    workspace.preload(settings.projection)
+    process = functools.partial(run_input, settings=settings, workspace=workspace, context=context)
+    run_inputs(ctx, command, inputs, process, options)
