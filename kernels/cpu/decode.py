@@ -14,6 +14,7 @@ import numpy as np
 from numba import njit, prange
 
 from .._checks import check_decode_args
+from .._exact_math import tanh_f32
 from ..chacha import CHACHA_CONSTANTS
 
 F32 = np.float32
@@ -139,7 +140,7 @@ def _decode_row(key, first_draw, latent, row, lane, draws, acc, dest):
             for v in range(n_vox):
                 acc[v] = acc[v] + phi * feature[v]
         for v in range(n_vox):
-            row[x0 + v] = np.tanh(acc[v] / scale)
+            row[x0 + v] = tanh_f32(acc[v] / scale)
 
 
 @njit(parallel=True, cache=True)
@@ -167,8 +168,9 @@ def decode_latent(key_words, start_draw, latent, depth, height, width, out=None)
     """Decode ``latent`` into a (D, H, W, 1) float32 volume with the stream at ``start_draw``.
 
     Same contract and same numbers as :func:`stv_kernels.reference.decode.decode_latent`
-    (bitwise for the draws and sums; ``tanh`` is this platform's float32 libm). Parallel over
-    rows; the result is identical for any number of threads.
+    (bitwise for the draws and sums; ``tanh`` is the correctly rounded
+    :data:`stv_kernels._exact_math.tanh_f32`, which the CUDA kernel shares, so within an ulp of
+    NumPy's). Parallel over rows; the result is identical for any number of threads.
     """
     key_words, start_draw, latent, out = check_decode_args(
         key_words, start_draw, latent, depth, height, width, out
