@@ -7,6 +7,8 @@ upscale, diffuse, stats, decode, pixels, video_frame) with the same signatures:
     NumPy, written for clarity: the ``numpy`` backend and the oracle of the others.
 ``cpu/``
     numba ``@njit(parallel=True, cache=True)`` kernels.
+``cuda/``
+    numba.cuda kernels for NVIDIA GPUs (the ``cuda`` extra; numba's simulator in tests).
 
 :mod:`stv_kernels.registry` lists the backends in ``auto``'s order and
 :mod:`stv_kernels.contract` the kernels each must provide. Shared pieces live beside them:

@@ -39,6 +39,7 @@ _current: contextvars.ContextVar[str] = contextvars.ContextVar("stv_backend", de
 # what each backend's availability() said, asked once per process: it depends on what is
 # installed, and asking imports the backend (a missing one costs a search of sys.path)
 _REASONS: dict[str, str | None] = {}
+_SIMULATED: dict[str, bool] = {}
 _LOADED: dict[str, ModuleType] = {}  # backend name (auto too) -> its kernel package
 
 
@@ -63,9 +64,16 @@ def _resolve(name: str) -> str:
     if name != registry.AUTO:
         return name
     for candidate in registry.names():
-        if is_available(candidate):
+        if is_available(candidate) and not _simulated(candidate):
             return candidate
     raise InvalidValue("no compute backend can run here, not even the NumPy reference")
+
+
+def _simulated(name: str) -> bool:
+    """Whether backend ``name`` runs in a simulator (``auto`` skips it); asked once."""
+    if name not in _SIMULATED:
+        _SIMULATED[name] = registry.simulated(name)
+    return _SIMULATED[name]
 
 
 def _check(name: str) -> str:

@@ -120,3 +120,22 @@ def test_video_benchmark_runs_end_to_end_at_a_tiny_size():
         for key in ("fps_ratio", "clip_fps_ratio", "io_fps_median", "stv_clip_fps_median"):
             assert results[prefix + key] > 0
     assert results["peak_rss_long_mib"] > 0 and results["rss_ratio"] > 0
+
+
+def test_gpu_benchmark_runs_in_the_simulator_and_compares_with_the_cpu():
+    pytest.importorskip("numba_cuda", reason="numba-cuda is not installed")
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu_bench.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--simulate", "--repeats", "1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    kernel_lines = [line for line in lines if "% of copy" in line]
+    assert len(kernel_lines) == 8  # four kernels at two sizes
+    assert all("bit-exact with cpu: True" in line for line in kernel_lines)
+    assert any(line.startswith("decoder:") and "bit-exact with cpu: True" in line for line in lines)
+    assert '"max_pixel_difference": 0' in done.stdout
