@@ -180,3 +180,45 @@ def check_quantise(image, dtype, out: np.ndarray | None):
     if out.shape != image.shape or out.dtype != dtype or not out.flags.c_contiguous:
         raise ValueError(f"out must be a C-contiguous {dtype} array of shape {image.shape}")
     return image, dtype, out
+
+
+def check_frame_state(frame, previous, fused, envelope, motion, slices: int) -> tuple:
+    """Check a video step's arrays; return the frame's (H, W, C).
+
+    ``previous`` is (H, W, C) of the frame's dtype; ``fused`` and ``envelope`` float32
+    (slices, H, W, C); ``motion``, when given, float32 (H, W, C). All C-contiguous; frames and
+    ``previous`` float32 or uint8/uint16 pixels.
+    """
+    shape = tuple(frame.shape)
+    state = (slices, *shape)
+    if previous.shape != shape or fused.shape != state or envelope.shape != state:
+        raise ValueError(
+            f"the state needs previous {shape} and fused/envelope {state}, got "
+            f"{previous.shape}, {fused.shape}, {envelope.shape}"
+        )
+    if previous.dtype != frame.dtype:
+        raise ValueError(
+            f"previous must have the frame's dtype {frame.dtype}, got {previous.dtype}"
+        )
+    if motion is not None and motion.shape != shape:
+        raise ValueError(f"motion must have shape {shape}, got {motion.shape}")
+    frame_rows(frame, "frame", pixels=True)
+    frame_rows(previous, "previous", pixels=True)
+    frame_rows(fused, "fused")
+    frame_rows(envelope, "envelope")
+    if motion is not None:
+        frame_rows(motion, "motion")
+    return shape
+
+
+def check_ring_slots(frame, slot_a, slot_b) -> None:
+    """Ring slots must have the frame's shape and dtype (and be C-contiguous)."""
+    if slot_a.shape != frame.shape or slot_b.shape != frame.shape:
+        raise ValueError(
+            f"ring slots must have the frame's shape {frame.shape}, got {slot_a.shape}, "
+            f"{slot_b.shape}"
+        )
+    if slot_a.dtype != frame.dtype or slot_b.dtype != frame.dtype:
+        raise ValueError(f"ring slots must have the frame's dtype {frame.dtype}")
+    for name, array in (("frame", frame), ("slot_a", slot_a), ("slot_b", slot_b)):
+        frame_rows(array, name, pixels=True)

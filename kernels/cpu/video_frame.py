@@ -35,6 +35,7 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
+from .._checks import check_frame_state, check_ring_slots
 from .._checks import frame_rows as _rows
 from ..pixel_scale import pixel_scale
 
@@ -293,23 +294,10 @@ def motion_slice_step(
 
 def _step(frame, previous, fused, envelope, gain, alpha, momentum, first, motion, slices: int):
     """Check the arrays and run ``_motion_ema_rows``; return its sums and the frame's size."""
-    h, w, c = frame.shape
-    shape = (h, w, c)
-    state = (slices, *shape)
-    if previous.shape != shape or fused.shape != state or envelope.shape != state:
-        raise ValueError(
-            f"the state needs previous {shape} and fused/envelope {state}, got "
-            f"{previous.shape}, {fused.shape}, {envelope.shape}"
-        )
-    if previous.dtype != frame.dtype:
-        raise ValueError(
-            f"previous must have the frame's dtype {frame.dtype}, got {previous.dtype}"
-        )
+    h, w, c = check_frame_state(frame, previous, fused, envelope, motion, slices)
     run = w * c
     if motion is None:
         motion = np.empty((1, 1, run), dtype=F32)  # one row of scratch
-    elif motion.shape != shape:
-        raise ValueError(f"motion must have shape {shape}, got {motion.shape}")
     params = np.array([gain, alpha, momentum], dtype=F32)
     sums = np.empty(5, dtype=np.float64)
     _motion_ema_rows(
@@ -339,13 +327,7 @@ def ring_store(
     moments of the values p / s, where summing their float32 roundings would differ by up to
     ~6e-8 relative (the reference does that: the two agree to ~1e-7).
     """
-    if slot_a.shape != frame.shape or slot_b.shape != frame.shape:
-        raise ValueError(
-            f"ring slots must have the frame's shape {frame.shape}, got {slot_a.shape}, "
-            f"{slot_b.shape}"
-        )
-    if slot_a.dtype != frame.dtype or slot_b.dtype != frame.dtype:
-        raise ValueError(f"ring slots must have the frame's dtype {frame.dtype}")
+    check_ring_slots(frame, slot_a, slot_b)
     slots = _rows(slot_a, "slot_a", pixels=True), _rows(slot_b, "slot_b", pixels=True)
     if frame.dtype != F32:
         moments = np.empty(2, dtype=np.int64)

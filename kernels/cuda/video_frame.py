@@ -40,6 +40,7 @@ import math
 import numpy as np
 from numba import cuda
 
+from .._checks import check_frame_state, check_ring_slots
 from .._checks import frame_rows as _rows
 from ..pixel_scale import pixel_scale
 from . import launch
@@ -285,26 +286,7 @@ def motion_slice_step(
 def _step(frame, previous, fused, envelope, gain, alpha, momentum, first, motion, slices: int):
     """Check the arrays (the checks and messages of the CPU twin), run ``_motion`` and copy the
     new state back; return the five float64 sums and the frame's size."""
-    h, w, c = frame.shape
-    shape = (h, w, c)
-    state = (slices, *shape)
-    if previous.shape != shape or fused.shape != state or envelope.shape != state:
-        raise ValueError(
-            f"the state needs previous {shape} and fused/envelope {state}, got "
-            f"{previous.shape}, {fused.shape}, {envelope.shape}"
-        )
-    if previous.dtype != frame.dtype:
-        raise ValueError(
-            f"previous must have the frame's dtype {frame.dtype}, got {previous.dtype}"
-        )
-    if motion is not None and motion.shape != shape:
-        raise ValueError(f"motion must have shape {shape}, got {motion.shape}")
-    _rows(frame, "frame", pixels=True)
-    _rows(previous, "previous", pixels=True)
-    _rows(fused, "fused")
-    _rows(envelope, "envelope")
-    if motion is not None:
-        _rows(motion, "motion")
+    h, w, c = check_frame_state(frame, previous, fused, envelope, motion, slices)
     n = h * w * c
     if n == 0:
         return np.zeros(5), 0
@@ -354,13 +336,7 @@ def ring_store(
     ``sum p^2 / s^2`` (bit for bit the reference's). ``columns`` is ignored (scratch of the
     CPU twin).
     """
-    if slot_a.shape != frame.shape or slot_b.shape != frame.shape:
-        raise ValueError(
-            f"ring slots must have the frame's shape {frame.shape}, got {slot_a.shape}, "
-            f"{slot_b.shape}"
-        )
-    if slot_a.dtype != frame.dtype or slot_b.dtype != frame.dtype:
-        raise ValueError(f"ring slots must have the frame's dtype {frame.dtype}")
+    check_ring_slots(frame, slot_a, slot_b)
     a_host = _flat(_rows(slot_a, "slot_a", pixels=True))
     b_host = _flat(_rows(slot_b, "slot_b", pixels=True))
     pixels = frame.dtype != F32
