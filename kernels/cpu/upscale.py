@@ -261,7 +261,9 @@ def upscale_bilinear(vol: np.ndarray, factor: int, out: np.ndarray | None = None
     ho, wo = h * factor, w * factor
     out = check_out(out, (d, ho, wo, c))
     vol = separate_input(vol, out)
-    if factor == 1 or out.size == 0:
+    if out.size == 0:  # H, W, D or C is 0: nothing to compute (and nothing to copy)
+        return out
+    if factor == 1:
         out[...] = vol
         return out
     if (w + 1) * c >= 2**32:

@@ -23,7 +23,9 @@ def upscale_bilinear(vol: np.ndarray, factor: int, out: np.ndarray | None = None
     ho, wo = h * factor, w * factor
     out = check_out(out, (d, ho, wo, c))
     vol = separate_input(vol, out)
-    if factor == 1 or out.size == 0:
+    if out.size == 0:  # H, W, D or C is 0: nothing to compute (and nothing to copy)
+        return out
+    if factor == 1:
         # SPEC A.2.4: f = 1 is an unchanged clone; the formula would turn inf voxels into NaN
         # ((inf - inf) * 0), so it is not run at all.
         out[...] = vol

@@ -116,3 +116,13 @@ def test_paired_output_rows_match_reference(factor, monkeypatch, rng):
     vol = rng.standard_normal((3, 13, 9, 3)).astype(F32)
     vol[1, 5, 4, 2], vol[2, 0, 8, 0] = np.inf, np.nan
     assert_bit_exact(cpu.upscale_bilinear(vol, factor), reference.upscale_bilinear(vol, factor))
+
+
+@pytest.mark.parametrize("shape", [(2, 0, 3, 1), (2, 3, 0, 3), (0, 2, 2, 1)])
+def test_an_empty_volume_upscales_to_an_empty_volume_of_the_scaled_shape(shape):
+    # SPEC A.2.4: H = 0 or W = 0 has nothing to resample (an unchanged clone, scaled shape)
+    d, h, w, c = shape
+    vol = np.zeros(shape, np.float32)
+    for module in (reference, cpu):
+        out = module.upscale_bilinear(vol, 3)
+        assert out.shape == (d, 3 * h, 3 * w, c)
