@@ -13,6 +13,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from .._chacha_rounds import make_double_round
 from .._checks import check_decode_args
 from .._exact_math import tanh_f32
 from ..chacha import CHACHA_CONSTANTS
@@ -28,36 +29,12 @@ _TASKS_PER_THREAD = 4
 
 
 @njit(inline="always")
-def _rotl(v, n):
-    # uint32 operands are promoted to uint64 by numba; the cast keeps the low 32 bits
-    return np.uint32((v << n) | (v >> (32 - n)))
+def _add32(a, b):
+    # uint32 operands are promoted by numba; the cast wraps modulo 2^32
+    return np.uint32(a + b)
 
 
-@njit(inline="always")
-def _quarter(a, b, c, d):
-    a = np.uint32(a + b)
-    d = _rotl(d ^ a, 16)
-    c = np.uint32(c + d)
-    b = _rotl(b ^ c, 12)
-    a = np.uint32(a + b)
-    d = _rotl(d ^ a, 8)
-    c = np.uint32(c + d)
-    b = _rotl(b ^ c, 7)
-    return a, b, c, d
-
-
-@njit(inline="always")
-def _double_round(s):
-    x0, x1, x2, x3, x4, x5, x6, x7, x8, x9, x10, x11, x12, x13, x14, x15 = s
-    x0, x4, x8, x12 = _quarter(x0, x4, x8, x12)
-    x1, x5, x9, x13 = _quarter(x1, x5, x9, x13)
-    x2, x6, x10, x14 = _quarter(x2, x6, x10, x14)
-    x3, x7, x11, x15 = _quarter(x3, x7, x11, x15)
-    x0, x5, x10, x15 = _quarter(x0, x5, x10, x15)
-    x1, x6, x11, x12 = _quarter(x1, x6, x11, x12)
-    x2, x7, x8, x13 = _quarter(x2, x7, x8, x13)
-    x3, x4, x9, x14 = _quarter(x3, x4, x9, x14)
-    return x0, x1, x2, x3, x4, x5, x6, x7, x8, x9, x10, x11, x12, x13, x14, x15
+_double_round = make_double_round(njit(inline="always"), _add32)
 
 
 @njit(inline="always")
