@@ -37,6 +37,7 @@ from numba.extending import overload
 
 from .._checks import check_frame_state, check_ring_slots
 from .._checks import frame_rows as _rows
+from .._frame_energies import ema_energies, slice_means
 from ..pixel_scale import pixel_scale
 
 F32 = np.float32
@@ -259,13 +260,9 @@ def motion_ema_step(
     ndarray
         float32 (4,): mean |fused[0]|, mean |fused[1]|, mean |envelope|, mean |motion|.
     """
-    sums, n = _step(frame, previous, fused, envelope, gain, alpha, momentum, first, motion, 2)
-    out = np.empty(4, dtype=F32)
-    out[0] = sums[0] / n
-    out[1] = sums[1] / n
-    out[2] = (sums[2] + sums[3]) / (2 * n)
-    out[3] = sums[4] / n
-    return out
+    return ema_energies(
+        *_step(frame, previous, fused, envelope, gain, alpha, momentum, first, motion, 2)
+    )
 
 
 def motion_slice_step(
@@ -288,8 +285,9 @@ def motion_slice_step(
     ndarray
         float64 (4,): mean |frame|, mean |fused[0]|, mean |envelope[0]|, mean |motion|.
     """
-    sums, n = _step(frame, previous, fused, envelope, gain, alpha, momentum, first, motion, 1)
-    return np.array([sums[0], sums[1], sums[3], sums[4]]) / n
+    return slice_means(
+        *_step(frame, previous, fused, envelope, gain, alpha, momentum, first, motion, 1)
+    )
 
 
 def _step(frame, previous, fused, envelope, gain, alpha, momentum, first, motion, slices: int):

@@ -42,6 +42,7 @@ from numba import cuda
 
 from .._checks import check_frame_state, check_ring_slots
 from .._checks import frame_rows as _rows
+from .._frame_energies import ema_energies, slice_means
 from ..pixel_scale import pixel_scale
 from . import launch
 from ._device import F32, add, dadd, dmul, mul, sub, to_device
@@ -246,14 +247,9 @@ def motion_ema_step(
         float32 (4,): mean |fused[0]|, mean |fused[1]|, mean |envelope|, mean |motion| (float64
         sums: within ~1e-7 relative of the reference).
     """
-    sums, n = _step(frame, previous, fused, envelope, gain, alpha, momentum, first, motion, 2)
-    out = np.zeros(4, dtype=F32)
-    if n:
-        out[0] = sums[0] / n
-        out[1] = sums[1] / n
-        out[2] = (sums[2] + sums[3]) / (2 * n)
-        out[3] = sums[4] / n
-    return out
+    return ema_energies(
+        *_step(frame, previous, fused, envelope, gain, alpha, momentum, first, motion, 2)
+    )
 
 
 def motion_slice_step(
@@ -277,10 +273,9 @@ def motion_slice_step(
         float64 (4,): mean |frame|, mean |fused[0]|, mean |envelope[0]|, mean |motion| (NaN
         for an empty frame, as the reference's mean of nothing).
     """
-    sums, n = _step(frame, previous, fused, envelope, gain, alpha, momentum, first, motion, 1)
-    if not n:
-        return np.full(4, np.nan)
-    return np.array([sums[0], sums[1], sums[3], sums[4]]) / n
+    return slice_means(
+        *_step(frame, previous, fused, envelope, gain, alpha, momentum, first, motion, 1)
+    )
 
 
 def _step(frame, previous, fused, envelope, gain, alpha, momentum, first, motion, slices: int):
