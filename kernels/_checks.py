@@ -20,6 +20,20 @@ INTERPOLATION_CODES = {"nearest": 0, "linear": 1, "cubic": 2}
 # --------------------------------------------------------------------------- validation
 
 
+def c_contiguous(array) -> bool:
+    """Whether ``array`` is C-contiguous: a NumPy array, or a backend's device array (which
+    says so through ``is_c_contiguous()``; the checks here read only shape, dtype and this)."""
+    if isinstance(array, np.ndarray):
+        return bool(array.flags.c_contiguous)
+    test = getattr(array, "is_c_contiguous", None)
+    return bool(test()) if callable(test) else False
+
+
+def is_host(array) -> bool:
+    """Whether ``array`` is a NumPy array (not a device array of a GPU backend)."""
+    return isinstance(array, np.ndarray)
+
+
 def check_volume(vol: np.ndarray, name: str = "volume") -> np.ndarray:
     """Return ``vol`` as a C-contiguous float32 (D, H, W, C) array.
 
@@ -119,7 +133,7 @@ def check_decode_args(key_words, start_draw, latent, depth, height, width, out):
         raise ValueError(f"depth, height and width must be >= 1, got {shape[:3]}")
     if out is None:
         out = np.empty(shape, dtype=F32)
-    elif out.dtype != F32 or out.shape != shape or not out.flags.c_contiguous:
+    elif out.dtype != F32 or tuple(out.shape) != shape or not c_contiguous(out):
         raise ValueError(
             f"out must be a C-contiguous float32 array of shape {shape}, "
             f"got {out.dtype} {out.shape}"
@@ -133,23 +147,24 @@ def frame_rows(array: np.ndarray, name: str, pixels: bool = False) -> np.ndarray
     float32, or with ``pixels`` also uint8/uint16 (the frame kernels of ``stv video``).
     """
     allowed = array.dtype == F32 or (pixels and array.dtype in PIXEL_DTYPES)
-    if not allowed or not array.flags.c_contiguous:
+    if not allowed or not c_contiguous(array):
         kinds = "float32, uint8 or uint16" if pixels else "float32"
         raise ValueError(f"{name} must be a C-contiguous {kinds} array, got {array.dtype}")
-    return array.reshape(*array.shape[:-2], array.shape[-2] * array.shape[-1])
+    shape = tuple(array.shape)  # a device array's shape may not be a plain tuple
+    return array.reshape(*shape[:-2], shape[-2] * shape[-1])
 
 
-def check_collapse_pixels(pixels: np.ndarray, weights, out: np.ndarray | None):
+def check_collapse_pixels(pixels: np.ndarray, weights, out: np.ndarray | None, allocate=True):
     """Check a pixel collapse's arguments; return ``(weights float32 (D,), out)``.
 
     ``pixels`` is a C-contiguous uint8/uint16 (D, H, W, C) ring; ``out`` a C-contiguous
-    float32 or uint8 (H, W, C), allocated (float32) when None.
+    float32 or uint8 (H, W, C), allocated (float32, on the host) when None and ``allocate``.
     """
     if (
-        not isinstance(pixels, np.ndarray)
+        not hasattr(pixels, "dtype")
         or pixels.ndim != 4
         or pixels.dtype not in PIXEL_DTYPES
-        or not pixels.flags.c_contiguous
+        or not c_contiguous(pixels)
     ):
         raise ValueError(
             "pixels must be a C-contiguous uint8 or uint16 (D, H, W, C) array, got "
@@ -160,24 +175,28 @@ def check_collapse_pixels(pixels: np.ndarray, weights, out: np.ndarray | None):
     if weights.shape != (d,):
         raise ValueError(f"weights must have length {d}, got shape {weights.shape}")
     if out is None:
-        return weights, np.empty((h, w, c), dtype=F32)
-    if out.shape != (h, w, c) or out.dtype not in (F32, np.uint8) or not out.flags.c_contiguous:
+        return weights, (np.empty((h, w, c), dtype=F32) if allocate else None)
+    if tuple(out.shape) != (h, w, c) or out.dtype not in (F32, np.uint8) or not c_contiguous(out):
         raise ValueError(f"out must be a C-contiguous float32 or uint8 array of shape {(h, w, c)}")
     return weights, out
 
 
-def check_quantise(image, dtype, out: np.ndarray | None):
+def check_quantise(image, dtype, out: np.ndarray | None, allocate=True):
     """Check a quantisation's arguments; return ``(image float32 C-contiguous, dtype, out)``.
 
-    ``dtype`` is uint8 or uint16; ``out`` (allocated when None) has the image's shape.
+    ``dtype`` is uint8 or uint16; ``out`` (allocated on the host when None and ``allocate``)
+    has the image's shape. A device ``image`` must already be C-contiguous float32.
     """
     dtype = np.dtype(dtype)
     if dtype not in PIXEL_DTYPES:
         raise ValueError(f"dtype must be uint8 or uint16, got {dtype}")
-    image = np.ascontiguousarray(image, dtype=F32)
+    if is_host(image) or not hasattr(image, "dtype"):
+        image = np.ascontiguousarray(image, dtype=F32)
+    elif image.dtype != F32 or not c_contiguous(image):
+        raise ValueError(f"image must be a C-contiguous float32 array, got {image.dtype}")
     if out is None:
-        return image, dtype, np.empty(image.shape, dtype=dtype)
-    if out.shape != image.shape or out.dtype != dtype or not out.flags.c_contiguous:
+        return image, dtype, (np.empty(image.shape, dtype=dtype) if allocate else None)
+    if tuple(out.shape) != tuple(image.shape) or out.dtype != dtype or not c_contiguous(out):
         raise ValueError(f"out must be a C-contiguous {dtype} array of shape {image.shape}")
     return image, dtype, out
 
@@ -191,7 +210,11 @@ def check_frame_state(frame, previous, fused, envelope, motion, slices: int) -> 
     """
     shape = tuple(frame.shape)
     state = (slices, *shape)
-    if previous.shape != shape or fused.shape != state or envelope.shape != state:
+    if (
+        tuple(previous.shape) != shape
+        or tuple(fused.shape) != state
+        or tuple(envelope.shape) != state
+    ):
         raise ValueError(
             f"the state needs previous {shape} and fused/envelope {state}, got "
             f"{previous.shape}, {fused.shape}, {envelope.shape}"
@@ -200,7 +223,7 @@ def check_frame_state(frame, previous, fused, envelope, motion, slices: int) -> 
         raise ValueError(
             f"previous must have the frame's dtype {frame.dtype}, got {previous.dtype}"
         )
-    if motion is not None and motion.shape != shape:
+    if motion is not None and tuple(motion.shape) != shape:
         raise ValueError(f"motion must have shape {shape}, got {motion.shape}")
     frame_rows(frame, "frame", pixels=True)
     frame_rows(previous, "previous", pixels=True)
@@ -213,7 +236,7 @@ def check_frame_state(frame, previous, fused, envelope, motion, slices: int) -> 
 
 def check_ring_slots(frame, slot_a, slot_b) -> None:
     """Ring slots must have the frame's shape and dtype (and be C-contiguous)."""
-    if slot_a.shape != frame.shape or slot_b.shape != frame.shape:
+    if tuple(slot_a.shape) != tuple(frame.shape) or tuple(slot_b.shape) != tuple(frame.shape):
         raise ValueError(
             f"ring slots must have the frame's shape {frame.shape}, got {slot_a.shape}, "
             f"{slot_b.shape}"

@@ -75,6 +75,20 @@ KERNELS: tuple[KernelSpec, ...] = (
     _spec("ring_store", "video_frame", "frame, slot_a, slot_b, columns=None", "float64 (2,) sums"),
 )
 
+#: The device memory protocol. A backend whose kernels also take and return arrays in its own
+#: memory (a GPU's) provides every one of these, from its module ``memory`` (see
+#: :mod:`stv_kernels.cuda.memory`); a host-only backend provides none of them. ``stv_cli``
+#: uses them to keep a volume on the device from load to collapse.
+MEMORY: tuple[str, ...] = (
+    "is_device_array",
+    "device_empty",
+    "pinned_empty",
+    "to_device",
+    "to_host",
+    "device_copy",
+    "memory_info",
+)
+
 #: The kernel families: one module of each name in every backend package.
 FAMILIES: tuple[str, ...] = tuple(dict.fromkeys(spec.family for spec in KERNELS))
 
@@ -101,6 +115,14 @@ def violations(module: ModuleType) -> list[str]:
         if params != spec.parameters:
             got = ", ".join(p if d is REQUIRED else f"{p}={d!r}" for p, d in params)
             problems.append(f"{package}.{spec.name}({got}) should be {spec.name}{spec.signature()}")
+    memory = [name for name in MEMORY if callable(getattr(module, name, None))]
+    if memory and len(memory) != len(MEMORY):
+        missing = ", ".join(name for name in MEMORY if name not in memory)
+        problems.append(f"{package} provides part of the device memory protocol; missing {missing}")
+    for name in memory:
+        home = getattr(inspect.unwrap(getattr(module, name)), "__module__", "")
+        if home != f"{package}.memory":
+            problems.append(f"{package}.{name} is defined in {home}, not in {package}.memory")
     if not callable(getattr(module, "availability", None)):
         problems.append(f"{package} has no availability() function")
     return problems

@@ -5,8 +5,11 @@ the numbers of its twin in :mod:`stv_kernels.reference`: bit for bit for the col
 interpolation, upscale, diffusion, the video EMAs and the decoder (whose draws are integers and
 whose float steps, ``tanh`` included, are written once for the CPU and the GPU,
 :mod:`stv_kernels._exact_math`); to ~1e-7 relative for the float64 sums of the statistics and
-energies. Functions take and return host NumPy arrays: inputs are copied to the device, the
-result back. Kernels use grid-stride loops; their launch sizes are in :mod:`.launch`.
+energies. Functions take host (NumPy) or device arrays: the result lives where the input (or the
+``out`` given) lives, so a volume on the device stays there from kernel to kernel; a host
+volume is copied over and back per call. :mod:`.memory` is the backend's device memory
+protocol (device and page-locked buffers, copies). Kernels use grid-stride loops; their launch
+sizes are in :mod:`.launch`.
 
 Needs numba-cuda (``pip install 'stv-cli[cuda]'``) and an NVIDIA driver and GPU, or numba's
 CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``, for tests: it runs the kernels as Python, slowly,
@@ -22,6 +25,15 @@ from .collapse import collapse_weighted
 from .decode import decode_latent
 from .diffuse import diffuse, diffuse_pass
 from .interpolate import interpolate_z
+from .memory import (
+    device_copy,
+    device_empty,
+    is_device_array,
+    memory_info,
+    pinned_empty,
+    to_device,
+    to_host,
+)
 from .pixels import collapse_pixels, quantise
 from .stats import slice_statistics
 from .upscale import upscale_bilinear
@@ -41,6 +53,13 @@ __all__ = [
     "ring_store",
     "slice_statistics",
     "upscale_bilinear",
+    "device_copy",
+    "device_empty",
+    "is_device_array",
+    "memory_info",
+    "pinned_empty",
+    "to_device",
+    "to_host",
     "availability",
     "facts",
     "simulated",

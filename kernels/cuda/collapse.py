@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 from numba import cuda
 
-from .. import _checks
 from . import launch
-from ._device import F32, add, finish, mul, to_device
+from ._device import F32, add, finish, mul, output, separate, to_device, volume_input
+from .memory import to_host
 
 #: Numba signature of every kernel in this module (C-contiguous arrays), for PTX compile tests.
 PTX_SIGNATURES = {"_collapse": "(float32[:, ::1], float32[::1], float32[::1])"}
@@ -33,24 +33,27 @@ def _collapse(vol, weights, out):
         out[i] = acc
 
 
-def collapse_weighted(vol: np.ndarray, weights: np.ndarray, out: np.ndarray | None = None):
+def collapse_weighted(vol, weights, out=None):
     """Collapse a (D, H, W, C) volume to one (H, W, C) picture with per-slice weights.
 
     Same contract and numbers, bit for bit, as
     :func:`stv_kernels.reference.collapse_weighted`: ``out[y, x, c] = sum_z vol[z, y, x, c] *
-    weights[z]`` accumulated in z order in float32, not normalised.
+    weights[z]`` accumulated in z order in float32, not normalised. ``vol`` and ``out`` may be
+    host or device arrays (:mod:`.memory`): the picture lives where ``out`` is, else where
+    ``vol`` is.
     """
-    vol = _checks.check_volume(vol)
-    w = np.ascontiguousarray(weights, dtype=F32)
+    vol, on_device = volume_input(vol)
+    w = np.ascontiguousarray(to_host(weights), dtype=F32)
     if w.shape != (vol.shape[0],):
         raise ValueError(f"weights must have length {vol.shape[0]}, got shape {w.shape}")
     d, h, wd, c = vol.shape
-    out = _checks.check_out(out, (h, wd, c))
+    d_out, result = output(out, (h, wd, c), on_device)
     n = h * wd * c
     if n == 0:
-        return out
-    d_out = cuda.device_array(n, dtype=F32)
+        return result
+    src = to_device(vol)
+    if on_device:
+        src = separate(src, d_out)
     blocks, threads = launch.grid(n)
-    _collapse[blocks, threads](to_device(vol.reshape(d, n)), to_device(w), d_out)
-    finish(d_out, out.reshape(n))  # a view of out: out itself is filled
-    return out
+    _collapse[blocks, threads](src.reshape(d, n), to_device(w), d_out.reshape(n))
+    return finish(d_out, result)

@@ -21,7 +21,7 @@ from .._checks import check_decode_args
 from .._exact_math import make_tanh_f32
 from ..chacha import CHACHA_CONSTANTS
 from . import launch
-from ._device import F32, add, dadd, dmul, finish, mul, to_device
+from ._device import F32, add, dadd, dmul, finish, is_device_array, mul, to_device
 
 _C0, _C1, _C2, _C3 = (int(c) for c in CHACHA_CONSTANTS)
 _MASK32 = np.uint64(0xFFFFFFFF)
@@ -131,20 +131,23 @@ def decode_latent(key_words, start_draw, latent, depth, height, width, out=None)
         The latent features, F >= 1.
     depth, height, width : int
         Size of the output volume.
-    out : ndarray, optional
-        C-contiguous float32 (D, H, W, 1) array to write into.
+    out : ndarray or device array, optional
+        C-contiguous float32 (D, H, W, 1) array to write into: a device array (:mod:`.memory`)
+        keeps the volume on the device, where the next kernels can take it without a copy.
 
     Returns
     -------
-    ndarray
-        ``out``, filled. The stream advances by ``D * H * W * F`` draws.
+    ndarray or device array
+        ``out``, filled (a new host array when None). The stream advances by ``D * H * W * F``
+        draws.
     """
     key_words, start_draw, latent, out = check_decode_args(
         key_words, start_draw, latent, depth, height, width, out
     )
-    n = out.size
-    d_out = cuda.device_array(n, dtype=F32)
+    d_out = out if is_device_array(out) else cuda.device_array(out.shape, dtype=F32)
+    n = d_out.size
     blocks, threads = launch.grid(n)
-    _decode[blocks, threads](to_device(key_words), np.int64(start_draw), to_device(latent), d_out)
-    finish(d_out, out.reshape(n))
-    return out
+    _decode[blocks, threads](
+        to_device(key_words), np.int64(start_draw), to_device(latent), d_out.reshape(n)
+    )
+    return finish(d_out, out)

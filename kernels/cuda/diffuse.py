@@ -10,8 +10,8 @@ product is rounded to float32 on its own (:func:`add`, :func:`mul`, never fused)
 reference's operations in the reference's order, so the result is bit-exact with
 :func:`stv_kernels.reference.diffuse`. Channels diffuse independently (D1).
 
-Several passes ping-pong between two device buffers: the volume stays on the device between
-passes and is copied back once, at the end.
+Several passes ping-pong between the output and one scratch buffer on the device: the volume
+stays there between passes; a host volume is copied over once and back once.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from numba import cuda
 
 from .. import _checks
 from . import launch
-from ._device import F32, add, finish, mul, to_device
+from ._device import F32, add, finish, mul, output, separate, to_device, volume_input
 
 #: Numba signature of every kernel in this module (C-contiguous arrays), for PTX compile tests.
 PTX_SIGNATURES = {
@@ -76,27 +76,37 @@ def diffuse_pass(vol: np.ndarray, rate: float, out: np.ndarray | None = None):
     return diffuse(vol, 1, rate, out)
 
 
-def diffuse(vol: np.ndarray, iterations: int, rate: float, out: np.ndarray | None = None):
+def diffuse(vol, iterations: int, rate: float, out=None):
     """Apply ``iterations`` Jacobi passes of 6-neighbour diffusion (SPEC A.5).
 
     Same contract and numbers, bit for bit, as :func:`stv_kernels.reference.diffuse`:
     ``iterations`` >= 0 (0 copies the volume), ``rate`` finite in [0, 1] (already clamped by
     ZDiffuser), ``out`` (optional) a C-contiguous float32 array of the volume's shape, filled
-    and returned; it may be ``vol`` itself.
+    and returned; it may be ``vol`` itself. ``vol`` and ``out`` may be host or device arrays
+    (:mod:`.memory`): the result lives where ``out`` is, else where ``vol`` is.
     """
-    vol = _checks.check_volume(vol)
+    vol, on_device = volume_input(vol)
     iterations, rate = _checks.check_diffusion(iterations, rate)
-    out = _checks.check_out(out, vol.shape)
-    if iterations == 0 or out.size == 0:
-        out[...] = vol  # NumPy copies overlapping memory safely
-        return out
+    d_out, result = output(out, vol.shape, on_device)
+    if vol.size == 0:
+        return result
+    src = to_device(vol)  # a host volume: a fresh device copy; a device one: itself
+    if on_device and iterations % 2 == 1:
+        # with an odd count the first pass writes the final buffer: it must not be the input
+        src = separate(src, d_out)
+    if iterations == 0:
+        if src is not d_out:
+            d_out.copy_to_device(src)
+        return finish(d_out, result)
     keep = F32(1.0) - rate
-    # src is a fresh device copy of vol (check_volume returns a host array), made before
-    # anything is written, so an out that is vol is harmless and src may be overwritten
-    src = to_device(vol)
-    dst = cuda.device_array(vol.shape, dtype=F32)
+    # passes ping-pong between d_out and one scratch buffer, arranged so that the last pass
+    # writes d_out; the input is read by the first pass only, so it is never overwritten
+    # (an out that is vol, on the device, is written from the second pass on)
+    scratch = cuda.device_array(vol.shape, dtype=F32)
+    buffers = (d_out, scratch) if iterations % 2 == 1 else (scratch, d_out)
     blocks, threads = launch.grid(vol.size)
-    for _ in range(iterations):
+    for k in range(iterations):
+        dst = buffers[k % 2]
         _diffuse_pass[blocks, threads](src, keep, rate, dst)
-        src, dst = dst, src
-    return finish(src, out)
+        src = dst
+    return finish(d_out, result)

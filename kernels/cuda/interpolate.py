@@ -18,12 +18,11 @@ each slice, so slices stream through in coalesced rows.
 
 from __future__ import annotations
 
-import numpy as np
 from numba import cuda
 
 from .. import _checks
 from . import launch
-from ._device import F32, add, finish, mul, sub, to_device
+from ._device import F32, add, finish, mul, output, separate, sub, to_device, volume_input
 
 #: Numba signature of every kernel in this module (C-contiguous arrays), for PTX compile tests.
 PTX_SIGNATURES = {"_interpolate": "(float32[:, ::1], int64, float32[:, ::1])"}
@@ -66,27 +65,29 @@ def _interpolate(vol, code, out):
         out[zo, i] = mid
 
 
-def interpolate_z(vol: np.ndarray, method: str, out: np.ndarray | None = None):
+def interpolate_z(vol, method: str, out=None):
     """Densify a (D, H, W, C) volume along Z once: D slices become 2D-1 (SPEC A.2.3).
 
     Same contract and numbers, bit for bit, as :func:`stv_kernels.reference.interpolate_z`:
     ``method`` is "nearest", "linear" or "cubic", D must be >= 2, ``out`` (optional) is a
     C-contiguous float32 (2D-1, H, W, C) array, filled and returned. Output slice 2z is input
-    slice z, slice 2z+1 the midpoint of slices z and z+1.
+    slice z, slice 2z+1 the midpoint of slices z and z+1. ``vol`` and ``out`` may be host or
+    device arrays (:mod:`.memory`): the result lives where ``out`` is, else where ``vol`` is.
     """
-    vol = _checks.check_volume(vol)
+    vol, on_device = volume_input(vol)
     code = _checks.interpolation_code(method)
     d, h, w, c = vol.shape
     if d < 2:
         raise ValueError(f"interpolate_z needs depth >= 2, got {d}")
-    out = _checks.check_out(out, (2 * d - 1, h, w, c))
+    d_out, result = output(out, (2 * d - 1, h, w, c), on_device)
     n = h * w * c
     if n == 0:
-        return out
-    # the input is copied to the device before anything is written, so an out that shares
-    # memory with vol is harmless
-    d_out = cuda.device_array((2 * d - 1, n), dtype=F32)
+        return result
+    # a host input is copied to the device before anything is written, and a device input
+    # that shares memory with out is copied first, so overlapping arguments are harmless
+    src = to_device(vol)
+    if on_device:
+        src = separate(src, d_out)
     blocks, threads = launch.grid((2 * d - 1) * n)
-    _interpolate[blocks, threads](to_device(vol.reshape(d, n)), code, d_out)
-    finish(d_out, out.reshape(2 * d - 1, n))  # a view of out: out itself is filled
-    return out
+    _interpolate[blocks, threads](src.reshape(d, n), code, d_out.reshape(2 * d - 1, n))
+    return finish(d_out, result)

@@ -24,7 +24,8 @@ from numba import cuda
 from .. import _checks
 from ..pixel_scale import pixel_scale
 from . import launch
-from ._device import F32, add, finish, mul, to_device
+from ._device import F32, add, finish, is_device_array, mul, output, to_device
+from .memory import to_host
 
 #: A signature per kernel (several where it runs on several dtypes), for compiling them to
 #: PTX without a GPU (``cuda.compile_ptx``).
@@ -95,60 +96,61 @@ def _quantise(image, out, top):
         out[i] = _level(image[i], top)
 
 
-def collapse_pixels(
-    pixels: np.ndarray, weights: np.ndarray, out: np.ndarray | None = None
-) -> np.ndarray:
+def collapse_pixels(pixels, weights, out=None):
     """``sum_z pixels[z] * (weights[z] / s)`` in z order in float32 (SPEC A.2.1), s = 255 or
     65535: bit for bit :func:`stv_kernels.reference.collapse_pixels`.
 
     Parameters
     ----------
-    pixels : ndarray
+    pixels : ndarray or device array
         C-contiguous uint8 or uint16 (D, H, W, C) volume of pixels (a frame ring's window).
     weights : ndarray
         D float32 weights, one per slice, not normalised.
-    out : ndarray, optional
+    out : ndarray or device array, optional
         C-contiguous (H, W, C) that receives the picture: float32, or uint8 for the picture
         quantised as :func:`quantise` does.
 
     Returns
     -------
-    ndarray
-        ``out`` (allocated float32 when None).
+    ndarray or device array
+        ``out``; when None a new float32 picture where ``pixels`` lives (:mod:`.memory`).
     """
-    w, out = _checks.check_collapse_pixels(pixels, weights, out)
+    on_device = is_device_array(pixels)
+    w, out = _checks.check_collapse_pixels(pixels, to_host(weights), out, allocate=False)
     d, h, wd, c = pixels.shape
+    d_out, result = output(out, (h, wd, c), on_device, dtypes=(F32, np.uint8))
     n = h * wd * c
     if n == 0:
-        return out
+        return result
     w = np.divide(w, pixel_scale(pixels.dtype), dtype=F32)  # once, as the reference does
-    if d == 0:  # nothing to sum: the empty sum, 0.0 (quantised: 0)
-        out[...] = 0
-        return out
-    d_pixels = to_device(pixels.reshape(d, n))
-    d_out = cuda.device_array(n, dtype=out.dtype)
     blocks, threads = launch.grid(n)
-    if out.dtype == np.uint8:
-        _collapse_quantise[blocks, threads](d_pixels, to_device(w), d_out, pixel_scale(np.uint8))
+    flat_out = d_out.reshape(n)
+    if d == 0:  # nothing to sum: the empty sum, 0.0 (quantised: 0)
+        zeros = np.zeros(n, dtype=d_out.dtype)
+        flat_out.copy_to_device(zeros)
+        return finish(d_out, result)
+    d_pixels = to_device(pixels).reshape(d, n)
+    if d_out.dtype == np.uint8:
+        _collapse_quantise[blocks, threads](d_pixels, to_device(w), flat_out, pixel_scale(np.uint8))
     else:
-        _collapse_pixels[blocks, threads](d_pixels, to_device(w), d_out)
-    finish(d_out, out.reshape(n))
-    return out
+        _collapse_pixels[blocks, threads](d_pixels, to_device(w), flat_out)
+    return finish(d_out, result)
 
 
-def quantise(image: np.ndarray, dtype=np.uint8, out: np.ndarray | None = None) -> np.ndarray:
+def quantise(image, dtype=np.uint8, out=None):
     """float32 image of any shape -> uint8 (or uint16) pixels, SPEC Part G step 5.
 
     ``trunc(clamp(v*top + 0.5, 0, top))`` in float32 with NaN -> 0 and +/-inf clamped (top =
     255 or 65535): bit for bit :func:`stv_kernels.reference.quantise`. Returns ``out``
-    (allocated when None).
+    (allocated when None, where ``image`` lives: ``image`` and ``out`` may be host or device
+    arrays, :mod:`.memory`).
     """
-    image, dtype, out = _checks.check_quantise(image, dtype, out)
-    n = image.size
+    on_device = is_device_array(image)
+    image, dtype, out = _checks.check_quantise(image, dtype, out, allocate=False)
+    d_out, result = output(out, image.shape, on_device, dtype=dtype, dtypes=(dtype,))
+    n = int(np.prod(image.shape))
     if n == 0:
-        return out
-    d_out = cuda.device_array(n, dtype=dtype)
+        return result
     blocks, threads = launch.grid(n)
-    _quantise[blocks, threads](to_device(image.reshape(n)), d_out, pixel_scale(dtype))
-    finish(d_out, out.reshape(n))
-    return out
+    _quantise[blocks, threads](to_device(image).reshape(n), d_out.reshape(n), pixel_scale(dtype))
+    return finish(d_out, result)

@@ -23,9 +23,8 @@ from __future__ import annotations
 import numpy as np
 from numba import cuda
 
-from .. import _checks
 from . import launch
-from ._device import dadd, dmul, to_device
+from ._device import dadd, dmul, to_device, volume_input
 
 F64 = np.float64
 
@@ -92,9 +91,10 @@ def slice_statistics(vol: np.ndarray) -> dict[str, np.ndarray]:
     volume (float32 C-contiguous is used as is, anything else is copied once); float32 arrays
     of length D; ``std`` is ``sqrt(max(sum((v - mean)^2) / n, 0))``, ``std_one_pass``
     ``sqrt(max(energy - mean^2, 0))``, NaN gives 0 in ``max``; an empty slice gives zeros.
-    Sums in float64: within ~1e-7 relative of the reference.
+    Sums in float64: within ~1e-7 relative of the reference. ``vol`` may be a host or a device
+    array (:mod:`.memory`); the statistics always come back as host arrays.
     """
-    vol = _checks.check_volume(vol)
+    vol, _ = volume_input(vol)
     d, h, w, c = vol.shape
     n = h * w * c
     res = {key: np.zeros(d, dtype=np.float32) for key in _KEYS}

@@ -19,12 +19,11 @@ Consecutive threads write consecutive values of an output row (coalesced stores)
 
 from __future__ import annotations
 
-import numpy as np
 from numba import cuda
 
 from .. import _checks, _tables
 from . import launch
-from ._device import add, finish, mul, sub, to_device
+from ._device import add, finish, mul, output, separate, sub, to_device, volume_input
 
 #: Numba signature of every kernel in this module (C-contiguous arrays), for PTX compile tests.
 PTX_SIGNATURES = {
@@ -63,34 +62,36 @@ def _upscale(vol, y0, y1, ty, x0, x1, tx, out):
         out[z, oy, ox, c] = add(top, mul(sub(bottom, top), ty[oy]))
 
 
-def upscale_bilinear(vol: np.ndarray, factor: int, out: np.ndarray | None = None):
+def upscale_bilinear(vol, factor: int, out=None):
     """Resample every slice of a (D, H, W, C) volume to (H*f, W*f), corner-aligned bilinear.
 
     Same contract and numbers, bit for bit, as
     :func:`stv_kernels.reference.upscale_bilinear`: ``factor`` is an integer >= 1, ``f == 1``
     copies the volume unchanged (inf voxels too), ``out`` (optional) is a C-contiguous float32
-    (D, H*f, W*f, C) array, filled and returned. Slices are resampled independently.
+    (D, H*f, W*f, C) array, filled and returned. Slices are resampled independently. ``vol``
+    and ``out`` may be host or device arrays (:mod:`.memory`): the result lives where ``out``
+    is, else where ``vol`` is.
     """
-    vol = _checks.check_volume(vol)
+    vol, on_device = volume_input(vol)
     factor = _checks.check_factor(factor)
     d, h, w, c = vol.shape
     ho, wo = h * factor, w * factor
-    out = _checks.check_out(out, (d, ho, wo, c))
-    if out.size == 0:  # H, W, D or C is 0: nothing to compute (SPEC A.2.4)
-        return out
+    d_out, result = output(out, (d, ho, wo, c), on_device)
+    if d * ho * wo * c == 0:  # H, W, D or C is 0: nothing to compute (SPEC A.2.4)
+        return result
+    src = to_device(vol)
+    if on_device:
+        src = separate(src, d_out)
     if factor == 1:
         # SPEC A.2.4: f = 1 is an unchanged clone; the formula would turn inf voxels into NaN
-        # ((inf - inf) * 0), so it is not run at all. NumPy copies overlapping memory safely.
-        out[...] = vol
-        return out
+        # ((inf - inf) * 0), so it is not run at all
+        d_out.copy_to_device(src)
+        return finish(d_out, result)
     y0, y1, ty = _tables.bilinear_axis(h, ho)
     x0, x1, tx = _tables.bilinear_axis(w, wo)
-    # the input is copied to the device before anything is written, so an out that shares
-    # memory with vol is harmless
-    d_out = cuda.device_array((d, ho, wo, c), dtype=vol.dtype)
-    blocks, threads = launch.grid(out.size)
+    blocks, threads = launch.grid(d * ho * wo * c)
     _upscale[blocks, threads](
-        to_device(vol),
+        src,
         to_device(y0),
         to_device(y1),
         to_device(ty),
@@ -99,4 +100,4 @@ def upscale_bilinear(vol: np.ndarray, factor: int, out: np.ndarray | None = None
         to_device(tx),
         d_out,
     )
-    return finish(d_out, out)
+    return finish(d_out, result)

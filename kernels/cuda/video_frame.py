@@ -29,8 +29,11 @@ by an ulp), not bit for bit. The ring's moments of integer pixels are exact int6
 returned as ``sum p / s`` and ``sum p^2 / s^2`` as the reference computes them: bit-exact. Its
 float32 frames' float64 sums agree with the reference to ~1e-15 relative.
 
-Every public function copies the state it updates to the device, runs the kernel and copies
-the new state back into the caller's host arrays (in place, as the reference updates them).
+Every public function takes host or device arrays (:mod:`.memory`). A device state (previous,
+fused, envelope, motion, ring slots) is updated in place on the device with nothing copied:
+``stv video`` uploads each frame once and keeps its state and frame ring there. A host state is
+copied to the device, updated and copied back into the caller's arrays (in place, as the
+reference updates them). The energies and sums always come back to the host.
 """
 
 from __future__ import annotations
@@ -45,7 +48,18 @@ from .._checks import frame_rows as _rows
 from .._frame_energies import ema_energies, slice_means
 from ..pixel_scale import pixel_scale
 from . import launch
-from ._device import F32, add, dadd, dmul, mul, sub, to_device
+from ._device import (
+    F32,
+    add,
+    as_device,
+    dadd,
+    device_input,
+    dmul,
+    is_device_array,
+    mul,
+    sub,
+    to_device,
+)
 
 F64 = np.float64
 
@@ -198,20 +212,36 @@ def _ring_store_pixels(frame, slot_a, slot_b, partial):
         partial[1, j] = squares
 
 
-def _flat(array: np.ndarray) -> np.ndarray:
+def _flat(array):
     """A C-contiguous array as one run of values: a view, so writing it writes the caller's."""
-    return array.reshape(-1)
+    return array.reshape(int(np.prod(array.shape)))
 
 
-def _on_device(array: np.ndarray, needed: bool):
-    """``array`` copied to the device, or an uninitialised device twin when the kernel only
-    writes it (its old values are not ``needed``)."""
+def _on_device(array, needed: bool):
+    """A state array on the device: a device array is itself (updated in place, nothing
+    copied); a host one is copied over, or given an uninitialised device twin when the kernel
+    only writes it (its old values are not ``needed``)."""
+    if is_device_array(array):
+        return as_device(array)
     return to_device(array) if needed else cuda.device_array(array.shape, dtype=array.dtype)
 
 
-def count_nonfinite(frame: np.ndarray) -> int:
-    """How many values of the float32 (H, W, C) ``frame`` are NaN or infinite (exact)."""
-    values = _flat(_rows(np.ascontiguousarray(frame, dtype=F32), "frame"))
+def _back(device, host) -> None:
+    """Copy a state's new values back into the caller's ``host`` array (nothing for a device
+    state, which the kernel updated in place)."""
+    if device is not host and not is_device_array(host):
+        device.copy_to_host(host)
+
+
+def count_nonfinite(frame) -> int:
+    """How many values of the float32 (H, W, C) ``frame`` are NaN or infinite (exact).
+
+    ``frame`` may be a host or a device array (:mod:`.memory`).
+    """
+    if is_device_array(frame):
+        values = _flat(device_input(frame, "frame", None))
+    else:
+        values = _flat(_rows(np.ascontiguousarray(frame, dtype=F32), "frame"))
     n = values.size
     if n == 0:
         return 0
@@ -288,13 +318,17 @@ def _step(frame, previous, fused, envelope, gain, alpha, momentum, first, motion
     first = bool(first)
     pixels = frame.dtype != F32
     scale = pixel_scale(frame.dtype) if pixels else F32(1.0)
-    prev_host = _flat(previous)
-    fused_host = fused.reshape(slices, n)
-    envelope_host = envelope.reshape(slices, n)
-    d_prev = _on_device(prev_host, not first)
-    d_fused = _on_device(fused_host, not first)
-    d_envelope = _on_device(envelope_host, not first)
-    d_motion = cuda.device_array(n, dtype=F32)
+    prev_flat = _flat(previous)
+    fused_flat = fused.reshape(slices, n)
+    envelope_flat = envelope.reshape(slices, n)
+    d_prev = _on_device(prev_flat, not first)
+    d_fused = _on_device(fused_flat, not first)
+    d_envelope = _on_device(envelope_flat, not first)
+    d_motion = (
+        as_device(_flat(motion))
+        if motion is not None and is_device_array(motion)
+        else cuda.device_array(n, dtype=F32)
+    )
     columns = max(1, min(int(COLUMNS), n))
     partial = cuda.device_array((5, columns), dtype=F64)
     blocks, threads = launch.grid(columns)
@@ -312,11 +346,11 @@ def _step(frame, previous, fused, envelope, gain, alpha, momentum, first, motion
         first,
         partial,
     )
-    d_prev.copy_to_host(prev_host)
-    d_fused.copy_to_host(fused_host)
-    d_envelope.copy_to_host(envelope_host)
+    _back(d_prev, prev_flat)
+    _back(d_fused, fused_flat)
+    _back(d_envelope, envelope_flat)
     if motion is not None:
-        d_motion.copy_to_host(_flat(motion))
+        _back(d_motion, _flat(motion))
     return partial.copy_to_host().sum(axis=1), n
 
 
@@ -332,22 +366,22 @@ def ring_store(
     CPU twin).
     """
     check_ring_slots(frame, slot_a, slot_b)
-    a_host = _flat(_rows(slot_a, "slot_a", pixels=True))
-    b_host = _flat(_rows(slot_b, "slot_b", pixels=True))
+    a_flat = _flat(_rows(slot_a, "slot_a", pixels=True))
+    b_flat = _flat(_rows(slot_b, "slot_b", pixels=True))
     pixels = frame.dtype != F32
     values = _flat(_rows(frame, "frame", pixels=pixels))
     n = values.size
     if n == 0:
         return np.zeros(2)
     parts = max(1, min(int(COLUMNS), n))
-    d_a = cuda.device_array(n, dtype=frame.dtype)
-    d_b = cuda.device_array(n, dtype=frame.dtype)
+    d_a = _on_device(a_flat, False)
+    d_b = _on_device(b_flat, False)
     partial = cuda.device_array((2, parts), dtype=np.int64 if pixels else F64)
     blocks, threads = launch.grid(parts)
     kernel = _ring_store_pixels if pixels else _ring_store
     kernel[blocks, threads](to_device(values), d_a, d_b, partial)
-    d_a.copy_to_host(a_host)
-    d_b.copy_to_host(b_host)
+    _back(d_a, a_flat)
+    _back(d_b, b_flat)
     sums = partial.copy_to_host().sum(axis=1)
     if pixels:
         scale = float(pixel_scale(frame.dtype))
