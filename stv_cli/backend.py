@@ -23,6 +23,7 @@ from .errors import InvalidValue
 
 __all__ = [
     "choices",
+    "device_memory",
     "facts",
     "get_backend",
     "is_available",
@@ -127,6 +128,17 @@ def ops() -> ModuleType:
     if module is None:
         module = _LOADED[name] = registry.load(_resolve(name))
     return module
+
+
+def device_memory() -> ModuleType | None:
+    """The device memory protocol of the backend in force, or None for a host-only backend.
+
+    A backend whose kernels also take arrays in a GPU's memory provides the functions of
+    :data:`stv_kernels.contract.MEMORY` (device and page-locked buffers, copies): with it the
+    model keeps a volume on the device from load to collapse.
+    """
+    module = ops()
+    return module if callable(getattr(module, "device_empty", None)) else None
 
 
 def reference_ops() -> ModuleType:

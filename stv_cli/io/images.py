@@ -202,6 +202,7 @@ def load_volume(
     threads: int | None = None,
     progress: Callable[[int], object] | None = None,
     memory_limit: int | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Load a volume as a C-contiguous float32 (D, H, W, C) array.
 
@@ -218,6 +219,9 @@ def load_volume(
     memory_limit : int, optional
         Largest float32 volume allowed, in bytes; default the model's limit in force
         (:func:`stv_cli.model.memory.memory_limit`, 80% of physical memory unless set).
+    out : numpy.ndarray, optional
+        A C-contiguous float32 array of the volume's shape to load into instead of a new one
+        (a buffer reused across a batch, or page-locked memory to copy to a GPU from).
 
     Raises
     ------
@@ -232,8 +236,19 @@ def load_volume(
         threads = min(8, os.cpu_count() or 1)
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise InvalidValue(f"threads must be an integer >= 1, got {threads!r}")
-    _check_memory(info, memory_limit)
-    out = np.empty(info.shape, dtype=np.float32)
+    if out is None:
+        _check_memory(info, memory_limit)
+        out = np.empty(info.shape, dtype=np.float32)
+    elif (
+        not isinstance(out, np.ndarray)
+        or out.dtype != np.float32
+        or out.shape != tuple(info.shape)
+        or not out.flags.c_contiguous
+    ):
+        raise InvalidValue(
+            f"out must be a C-contiguous float32 array of shape {tuple(info.shape)}, got "
+            f"{getattr(out, 'dtype', type(out).__name__)} {getattr(out, 'shape', '')}"
+        )
 
     if info.kind == "npy":
         try:

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..backend import ops
 from ..errors import EmptyInput, InvalidDimensions, InvalidValue
+from . import placement
 from .floats import integer_at_least, require_finite
 from .memory import check_memory, estimate_volume_bytes
 from .refine import InterpolationMethod
@@ -123,13 +124,17 @@ class ZDecoder:
         d, h, w = self._shape
         return d * h * w * int(n_features)
 
-    def decode(self, latent) -> ZSpaceVolume:
+    def decode(self, latent, out=None) -> ZSpaceVolume:
         """Decode ``latent`` into a new (D, H, W, 1) volume and advance the stream.
 
         Parameters
         ----------
         latent
             A 1-D vector of F >= 1 finite features.
+        out
+            Where the voxels go instead of a new array: a C-contiguous float32 (D, H, W, 1)
+            array, which the volume adopts; a device array (with a backend with device memory
+            in force) gives a volume on the device (a batch reuses one buffer this way).
 
         Returns
         -------
@@ -152,8 +157,19 @@ class ZDecoder:
                 f"z_decoder stream exhausted: {self._position} draws used, {draws} more needed, "
                 f"at most {_MAX_DRAWS} supported; create a new ZDecoder"
             )
-        check_memory(estimate_volume_bytes(d, h, w, 1), f"decoded volume of shape {(d, h, w, 1)}")
-        out = np.empty((d, h, w, 1), dtype=np.float32)
+        if out is None:
+            check_memory(
+                estimate_volume_bytes(d, h, w, 1), f"decoded volume of shape {(d, h, w, 1)}"
+            )
+            out = np.empty((d, h, w, 1), dtype=np.float32)
+        else:
+            if placement.on_device(out):  # needs a backend with device memory in force
+                out = placement.adopt_device(out, "out")
+            if out.dtype != np.float32 or tuple(out.shape) != (d, h, w, 1):
+                raise InvalidValue(
+                    f"out must be a float32 array of shape {(d, h, w, 1)}, got {out.dtype} "
+                    f"{tuple(out.shape)}"
+                )
         ops().decode_latent(self._key, self._position, features, d, h, w, out=out)
         self._position += draws
         return ZSpaceVolume(out)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import ops
+from . import placement
 from .floats import F32, clamp, finite_f32, integer_at_least
 from .memory import check_memory, estimate_volume_bytes
 from .volume import ZSpaceVolume
@@ -66,9 +67,10 @@ class ZDiffuser:
         check_memory(
             2 * estimate_volume_bytes(d, h, w, c), f"diffusion of a volume of shape {volume.shape}"
         )
+        voxels = volume.stored_voxels  # a device volume is diffused on the device
         if out is None:
-            out = np.empty(volume.shape, dtype=F32)
-        ops().diffuse(volume.voxels, self._iterations, self._rate, out=out)
+            out = placement.empty(volume.shape, like=voxels)
+        ops().diffuse(voxels, self._iterations, self._rate, out=out)
         return ZSpaceVolume._wrap(out)
 
     def __repr__(self) -> str:

@@ -21,6 +21,7 @@ from stv_kernels.pixel_scale import PIXEL_DTYPES, pixel_values
 
 from ..backend import ops
 from ..errors import InvalidDimensions, InvalidValue
+from . import placement
 from .floats import slice_weights
 from .resonance import DifferentialResonance, resonance_weights
 from .voxel_arrays import StackShape
@@ -46,27 +47,41 @@ class PixelVolume(StackShape):
     def __init__(self, pixels: np.ndarray) -> None:
         if pixels.dtype not in PIXEL_DTYPES:
             raise InvalidValue(f"pixels must be uint8 or uint16, got {pixels.dtype}")
-        if pixels.ndim != 4 or 0 in pixels.shape or not pixels.flags.c_contiguous:
+        contiguous = (
+            pixels.is_c_contiguous() if placement.on_device(pixels) else pixels.flags.c_contiguous
+        )
+        if pixels.ndim != 4 or 0 in tuple(pixels.shape) or not contiguous:
             raise InvalidDimensions(
                 f"pixels must be a non-empty C-contiguous (D, H, W, C) array, got shape "
-                f"{pixels.shape}"
+                f"{tuple(pixels.shape)}"
             )
         self._pixels = pixels
 
     @property
     def pixels(self) -> np.ndarray:
-        """The pixels (not a copy)."""
+        """The pixels (not a copy; a device array for pixels on a GPU)."""
         return self._pixels
+
+    @property
+    def on_device(self) -> bool:
+        """Whether the pixels live in a GPU's memory (``stv video``'s ring on a GPU)."""
+        return placement.on_device(self._pixels)
 
     @property
     def shape(self) -> tuple[int, int, int, int]:
         """(D, H, W, C)."""
-        return self._pixels.shape
+        return tuple(self._pixels.shape)
 
     def to_volume(self):
-        """The float32 :class:`~stv_cli.model.volume.ZSpaceVolume` of these pixels (a copy)."""
+        """The float32 :class:`~stv_cli.model.volume.ZSpaceVolume` of these pixels (a copy).
+
+        Pixels on a GPU give a volume on the GPU; the division by the scale runs on the host
+        (it is no kernel of the contract), so that costs one copy of the pixels each way.
+        """
         from .volume import ZSpaceVolume
 
+        if self.on_device:
+            return ZSpaceVolume(pixel_values(placement.host(self._pixels))).to_device()
         return ZSpaceVolume(pixel_values(self._pixels))
 
     def slice_profile(self):
@@ -92,7 +107,10 @@ class PixelVolume(StackShape):
         NonFiniteValue
             If a weight is NaN or infinite.
         """
-        return ops().collapse_pixels(self._pixels, slice_weights(weights, self.depth), out=out)
+        weights = slice_weights(weights, self.depth)
+        if out is None:  # a NumPy picture, also for pixels on a GPU
+            out = np.empty(self.shape[1:], dtype=np.float32)
+        return ops().collapse_pixels(placement.for_kernels(self._pixels), weights, out=out)
 
     def __repr__(self) -> str:
         d, h, w, c = self.shape

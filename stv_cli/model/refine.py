@@ -13,7 +13,8 @@ import numpy as np
 
 from ..backend import ops
 from ..errors import InvalidValue
-from .floats import F32, integer_at_least
+from . import placement
+from .floats import integer_at_least
 from .memory import check_memory, estimate_volume_bytes
 
 
@@ -50,7 +51,7 @@ def refined_depth(depth: int, passes: int) -> int:
 
 
 def interpolate_voxels(
-    voxels: np.ndarray,
+    voxels,
     method: InterpolationMethod | str,
     passes: int,
     out: np.ndarray | None = None,
@@ -61,7 +62,8 @@ def interpolate_voxels(
     new array of depth 2^k (D - 1) + 1. Each pass allocates its output, and the previous
     intermediate is freed as the next is made; the last pass writes into ``out`` when it is
     given (a C-contiguous float32 array of the final shape, e.g. a buffer reused across a
-    batch).
+    batch). ``voxels`` may be a device array (:mod:`.placement`): the passes then stay on the
+    device.
 
     Raises
     ------
@@ -85,15 +87,13 @@ def interpolate_voxels(
     for k in range(passes):
         final = k == passes - 1
         dst = out if final and out is not None else None
-        if dst is None:
-            dst = np.empty((2 * src.shape[0] - 1, h, w, c), dtype=F32)
+        if dst is None:  # where the voxels live (a device volume stays on the device)
+            dst = placement.empty((2 * src.shape[0] - 1, h, w, c), like=src)
         src = ops().interpolate_z(src, method.value, out=dst)
     return src
 
 
-def upscale_voxels(
-    voxels: np.ndarray, factor: int, out: np.ndarray | None = None
-) -> np.ndarray | None:
+def upscale_voxels(voxels, factor: int, out=None):
     """Align-corners bilinear resample of every slice by ``factor``; None when nothing changes.
 
     Returns None (the caller copies) for ``factor = 1``, H = 0 or W = 0; otherwise a new
@@ -113,5 +113,5 @@ def upscale_voxels(
     shape = (d, h * factor, w * factor, c)
     if out is None:
         check_memory(estimate_volume_bytes(*shape), f"upscale output of shape {shape}")
-        out = np.empty(shape, dtype=F32)
+        out = placement.empty(shape, like=voxels)
     return ops().upscale_bilinear(voxels, factor, out=out)

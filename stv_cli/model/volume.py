@@ -7,6 +7,12 @@ place. Per-voxel work runs in the kernels of the backend in force (:func:`stv_cl
 Every method says what it allocates. Outputs of interpolate and upscale are checked against a
 memory limit first (:func:`check_memory`), so an oversized request fails at once with a message
 instead of the machine swapping.
+
+A volume may live on a GPU (:meth:`ZSpaceVolume.to_device`, or a device array given to the
+constructor) when a backend with device memory is in force (``cuda``). Its refinements then
+stay on the device, kernel after kernel; methods that return arrays return NumPy arrays
+unless an ``out`` on the device is given, and :attr:`~ZSpaceVolume.voxels` is a host copy
+(:attr:`~ZSpaceVolume.device_voxels` is the device array itself).
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import numpy as np
 
 from ..backend import ops
 from ..errors import InvalidDimensions, InvalidValue, ShapeMismatch
-from . import telemetry
+from . import placement, telemetry
 from .floats import F32, slice_weights
 from .refine import InterpolationMethod, interpolate_voxels, upscale_voxels
 from .resonance import DifferentialResonance, resonance_weights
@@ -43,7 +49,10 @@ class ZSpaceVolume(StackShape):
         C-contiguous float32 array (a (D, H, W) array becomes a (D, H, W, 1) view); otherwise it
         is converted with exactly one copy, values unchanged (integers are not rescaled here:
         :meth:`from_slices` and :func:`stv_cli.load_volume` scale 8- and 16-bit pixels).
-        Adopted arrays are shared: :meth:`accumulate` writes into them.
+            Adopted arrays are shared: :meth:`accumulate` writes into them. A device array (numba's,
+        CuPy's, a PyTorch CUDA tensor: anything with the CUDA Array Interface) must be
+        C-contiguous float32 and is adopted on the device, without a copy; it needs a backend
+        with device memory in force.
     copy
         Always copy (one allocation of the volume's size).
 
@@ -58,8 +67,12 @@ class ZSpaceVolume(StackShape):
 
     def __init__(self, voxels: np.ndarray, *, copy: bool = False) -> None:
         if isinstance(voxels, ZSpaceVolume):
-            voxels = voxels.voxels
-        self._voxels = adopt_voxels(voxels, copy)
+            voxels = voxels._voxels
+        if placement.on_device(voxels):
+            device = placement.adopt_device(voxels)
+            self._voxels = placement.copy(device) if copy else device
+        else:
+            self._voxels = adopt_voxels(voxels, copy)
 
     @classmethod
     def _wrap(cls, array: np.ndarray) -> ZSpaceVolume:
@@ -148,18 +161,64 @@ class ZSpaceVolume(StackShape):
             raise InvalidDimensions(
                 f"to_image_tensor needs a volume with 1 channel, got {self.channels}"
             )
-        return self._voxels[..., 0].copy()
+        return placement.host(self._voxels)[..., 0].copy()
 
     def copy(self) -> ZSpaceVolume:
-        """An independent copy (allocates the volume's size once)."""
-        return self._wrap(self._voxels.copy())
+        """An independent copy, where the volume lives (allocates the volume's size once)."""
+        return self._wrap(placement.copy(self._voxels))
+
+    # ---------------------------------------------------------------- placement
+
+    @property
+    def on_device(self) -> bool:
+        """Whether the voxels live in a GPU's memory (see :meth:`to_device`)."""
+        return placement.on_device(self._voxels)
+
+    def to_device(self) -> ZSpaceVolume:
+        """This volume in the memory of the backend in force's device (itself when it is there).
+
+        Interpolate, upscale, diffusion and collapse of a device volume run on the device
+        without copying the voxels back; only what they hand back as arrays comes to the host.
+
+        Raises
+        ------
+        InvalidValue
+            If the backend in force has no device memory (``cpu``, ``numpy``).
+        """
+        if self.on_device:
+            return self
+        return self._wrap(placement.upload(self._voxels))
+
+    def to_host(self) -> ZSpaceVolume:
+        """This volume in host memory (itself when it is there; one copy from the device)."""
+        return self._wrap(placement.host(self._voxels)) if self.on_device else self
 
     # ---------------------------------------------------------------- accessors
 
     @property
     def voxels(self) -> np.ndarray:
-        """The (D, H, W, C) float32 C-contiguous array itself (no copy)."""
+        """The (D, H, W, C) float32 C-contiguous NumPy array: the array itself for a volume on
+        the host, a copy for one on a device (:attr:`device_voxels` is the device array)."""
+        return placement.host(self._voxels)
+
+    @property
+    def device_voxels(self):
+        """The device array of a volume on a GPU, itself (no copy).
+
+        Raises
+        ------
+        InvalidValue
+            If the volume lives on the host (see :meth:`to_device`).
+        """
+        if not self.on_device:
+            raise InvalidValue("this volume lives on the host; use volume.to_device() first")
         return self._voxels
+
+    @property
+    def stored_voxels(self):
+        """The voxels where they live, without a copy: NumPy on the host, a device array on a
+        GPU. For code that hands them to kernels (``stv_cli.backend.ops()``)."""
+        return placement.for_kernels(self._voxels)
 
     @property
     def shape(self) -> tuple[int, int, int, int]:
@@ -177,7 +236,7 @@ class ZSpaceVolume(StackShape):
         return self._voxels.nbytes
 
     def slice(self, z: int) -> np.ndarray:
-        """Slice ``z`` as an (H, W, C) view (no copy).
+        """Slice ``z`` as an (H, W, C) view (no copy; a host copy of it for a device volume).
 
         Raises
         ------
@@ -186,24 +245,30 @@ class ZSpaceVolume(StackShape):
         """
         if isinstance(z, bool) or not isinstance(z, (int, np.integer)) or not 0 <= z < self.depth:
             raise InvalidValue(f"z_slice_index must be an integer in [0, {self.depth}), got {z!r}")
+        if self.on_device:
+            return placement.host(self._voxels[int(z)])
         return self._voxels[int(z)]
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ZSpaceVolume):
             return NotImplemented
-        return self.shape == other.shape and bool(np.array_equal(self._voxels, other._voxels))
+        return self.shape == other.shape and bool(
+            np.array_equal(placement.host(self._voxels), placement.host(other._voxels))
+        )
 
     def __repr__(self) -> str:
         d, h, w, c = self.shape
-        return f"ZSpaceVolume(depth={d}, height={h}, width={w}, channels={c})"
+        where = ", on_device=True" if self.on_device else ""
+        return f"ZSpaceVolume(depth={d}, height={h}, width={w}, channels={c}{where})"
 
     # ---------------------------------------------------------------- collapse
 
     def collapse_with_weights(self, weights, out: np.ndarray | None = None) -> np.ndarray:
         """Sum of slices weighted by ``weights`` (one per slice, not normalised), SPEC A.2.1.
 
-        Returns a new (H, W, C) float32 image, or fills ``out`` (C-contiguous float32 of that
-        shape). Negative weights are allowed; the voxels are not checked.
+        Returns a new (H, W, C) float32 NumPy image, or fills ``out`` (C-contiguous float32 of
+        that shape; a device array too, for a device volume). Negative weights are allowed; the
+        voxels are not checked.
 
         Raises
         ------
@@ -212,7 +277,10 @@ class ZSpaceVolume(StackShape):
         NonFiniteValue
             If a weight is NaN or infinite.
         """
-        return ops().collapse_weighted(self._voxels, slice_weights(weights, self.depth), out=out)
+        weights = slice_weights(weights, self.depth)
+        if out is None:
+            out = np.empty((self.height, self.width, self.channels), dtype=F32)
+        return ops().collapse_weighted(self.stored_voxels, weights, out=out)
 
     def resonance_weights(self, resonance: DifferentialResonance) -> np.ndarray:
         """Normalised per-depth weights of ``resonance`` (SPEC A.2.2); a new float32 (D,)."""
@@ -245,7 +313,7 @@ class ZSpaceVolume(StackShape):
         InvalidDimensions
             If an output would exceed the memory limit (checked before any work).
         """
-        result = interpolate_voxels(self._voxels, method, passes, out=out)
+        result = interpolate_voxels(self.stored_voxels, method, passes, out=out)
         return self.copy() if result is None else self._wrap(result)
 
     def upscale(self, factor: int, out: np.ndarray | None = None) -> ZSpaceVolume:
@@ -261,7 +329,7 @@ class ZSpaceVolume(StackShape):
         InvalidDimensions
             If the output would exceed the memory limit.
         """
-        result = upscale_voxels(self._voxels, factor, out=out)
+        result = upscale_voxels(self.stored_voxels, factor, out=out)
         return self.copy() if result is None else self._wrap(result)
 
     # ---------------------------------------------------------------- statistics
@@ -271,14 +339,14 @@ class ZSpaceVolume(StackShape):
 
         Taken over all H*W*C values of each slice (D1); empty when H*W = 0.
         """
-        return telemetry.spectral_response(self._voxels, window)
+        return telemetry.spectral_response(self.stored_voxels, window)
 
     def profile(self) -> ZSliceProfile:
         """Per-slice mean, two-pass population std and energy (SPEC A.2.8), for telemetry.
 
         An empty slice (H*W = 0) gives zeros.
         """
-        return telemetry.two_pass_profile(self._voxels)
+        return telemetry.two_pass_profile(self.stored_voxels)
 
     def slice_profile(self) -> ZSliceProfile:
         """Like :meth:`profile` but with the one-pass std sqrt(max(E[v^2] - mean^2, 0)).
@@ -288,7 +356,7 @@ class ZSpaceVolume(StackShape):
         InvalidDimensions
             If H*W = 0.
         """
-        return telemetry.one_pass_profile(self._voxels)
+        return telemetry.one_pass_profile(self.stored_voxels)
 
     def telemetry_report(self) -> ZSpaceTelemetryReport:
         """:meth:`profile` summarised as a :class:`ZSpaceTelemetryReport`."""
@@ -296,7 +364,7 @@ class ZSpaceVolume(StackShape):
 
     def total_energy(self) -> float:
         """Mean of v^2 over every value of the volume (0 for an empty volume)."""
-        return telemetry.total_energy(self._voxels)
+        return telemetry.total_energy(self.stored_voxels)
 
     # ---------------------------------------------------------------- temporal blending
 
@@ -320,13 +388,22 @@ class ZSpaceVolume(StackShape):
             If ``alpha`` (temporal_alpha) is not finite or outside [0, 1].
         """
         self._check_same_shape(next_volume, "accumulate")
-        ema_slices(self._voxels, next_volume._voxels, check_alpha(alpha), out=self._voxels)
+        alpha = check_alpha(alpha)
+        if not self.on_device and not next_volume.on_device:
+            ema_slices(self._voxels, next_volume._voxels, alpha, out=self._voxels)
+            return
+        # the EMAs run on the host (they are not a kernel): a device volume is updated through
+        # one copy each way
+        state = self.voxels  # a host copy when the volume is on a device
+        ema_slices(state, next_volume.voxels, alpha, out=state)
+        if self.on_device:
+            placement.upload(state, out=self._voxels)
 
     def accumulated(self, next_volume: ZSpaceVolume, alpha: float) -> ZSpaceVolume:
         """Like :meth:`accumulate` but into a new volume (allocates one volume and one slice)."""
         self._check_same_shape(next_volume, "accumulated")
         out = np.empty(self.shape, dtype=F32)
-        ema_slices(self._voxels, next_volume._voxels, check_alpha(alpha), out=out)
+        ema_slices(self.voxels, next_volume.voxels, check_alpha(alpha), out=out)
         return self._wrap(out)
 
     @staticmethod
@@ -350,7 +427,7 @@ class ZSpaceVolume(StackShape):
         """
         # anything but a volume (a bare array too) must fail blend_arrays' shape check
         arrays = [
-            v._voxels if isinstance(v, ZSpaceVolume) else SimpleNamespace(shape=_shape_of(v))
+            v.voxels if isinstance(v, ZSpaceVolume) else SimpleNamespace(shape=_shape_of(v))
             for v in volumes
         ]
         return ZSpaceVolume._wrap(blend_arrays(arrays, weights))

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..backend import device_memory
 from ..context import RunContext, applied
 from .outputs import (
     claim_outputs,
@@ -43,7 +44,6 @@ def run_decode_input(
 def _decode_input(path: Path, settings: DecodeSettings, workspace: Workspace) -> list[Path]:
     from ..io.latents import load_latents
     from ..model.decoder import ZDecoder
-    from ..model.volume import ZSpaceVolume
 
     out = settings.output
     shape = (settings.depth, settings.height, settings.width, 1)
@@ -60,8 +60,11 @@ def _decode_input(path: Path, settings: DecodeSettings, workspace: Workspace) ->
     low, high = settings.value_range
     decoder = ZDecoder(settings.depth, settings.height, settings.width, settings.seed)
     images, weight_rows, reports = [], [], []
+    # with a GPU backend in force each latent is decoded into one device buffer, reused
+    device = device_memory() is not None
     for latent in latents:
-        decoded = ZSpaceVolume(_decoded_voxels(decoder.decode(latent)))
+        buffer = workspace.buffer("decode", shape, "device") if device else None
+        decoded = decoder.decode(latent, out=buffer)
         volume = refine(decoded, settings.refine, workspace)
         image, weights = project_volume(volume, settings.projection, workspace)
         images.append((image - F32(low)) / F32(high - low))
@@ -85,10 +88,3 @@ def _decode_input(path: Path, settings: DecodeSettings, workspace: Workspace) ->
             write_json(paths["telemetry"], {"input": str(path), "latents": reports}, replace)
         )
     return written
-
-
-def _decoded_voxels(decoded) -> np.ndarray:
-    """The (D, H, W, C) voxels of a decoder result (a volume or an array)."""
-    voxels = getattr(decoded, "voxels", decoded)
-    voxels = np.asarray(voxels, dtype=F32)
-    return voxels[..., None] if voxels.ndim == 3 else voxels

@@ -52,7 +52,6 @@ def run_project_input(
 
 def _project_input(path: Path, settings, workspace: Workspace, context) -> list[Path]:
     from ..io.images import probe_volume
-    from ..model.volume import ZSpaceVolume
 
     out = settings.output
     paths = output_paths(out, input_name(path))
@@ -66,8 +65,8 @@ def _project_input(path: Path, settings, workspace: Workspace, context) -> list[
         fusion = workspace.views_file(settings.projection.views)
         check_views(fusion, final_depth, settings.projection.views)
 
-    voxels = _load_with_progress(info, context or RunContext())
-    volume = refine(ZSpaceVolume(voxels), settings.refine, workspace)
+    volume = _load(info, shape, workspace, context or RunContext())
+    volume = refine(volume, settings.refine, workspace)
     image, weights = project_volume(volume, settings.projection, workspace)
 
     written = [write_image(paths["image"], image, out, replace)]
@@ -94,7 +93,22 @@ def _project_input(path: Path, settings, workspace: Workspace, context) -> list[
     return written
 
 
-def _load_with_progress(info, context: RunContext) -> np.ndarray:
+def _load(info, shape, workspace: Workspace, context: RunContext):
+    """The probed stack as a volume: on the host, or with a GPU backend in force uploaded once
+    to the device (decoded into the workspace's page-locked staging buffer, then copied into
+    its device buffer; both are reused across the batch)."""
+    from ..backend import device_memory
+    from ..model.volume import ZSpaceVolume
+
+    memory = device_memory()
+    if memory is None:
+        return ZSpaceVolume(_load_with_progress(info, context))
+    staging = _load_with_progress(info, context, out=workspace.buffer("load", shape, "pinned"))
+    device = memory.to_device(staging, out=workspace.buffer("input", shape, "device"))
+    return ZSpaceVolume(device)
+
+
+def _load_with_progress(info, context: RunContext, out=None) -> np.ndarray:
     """Load the probed volume, with a tqdm bar over its slices on stderr when asked."""
     import sys
 
@@ -115,4 +129,5 @@ def _load_with_progress(info, context: RunContext) -> np.ndarray:
             threads=context.threads,
             progress=bar.update,
             memory_limit=context.memory_limit,
+            out=out,
         )

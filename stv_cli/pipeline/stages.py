@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..backend import device_memory
 from ..errors import InvalidDimensions, ShapeMismatch
 from ..model.diffuser import ZDiffuser
 from ..model.generator import ResonanceGenerator
@@ -33,11 +34,14 @@ def refine(volume, settings: RefineSettings, workspace: Workspace | None = None)
     With a ``workspace`` each stage writes into the workspace's buffer for that stage, kept
     from the previous input of the batch when the shape agrees: fresh pages cost a first-touch
     fault here, which made fresh outputs 1.5-2x slower than reused ones in the benchmark. The
-    result then lives in those buffers until the next input is refined.
+    result then lives in those buffers until the next input is refined. A volume on a GPU
+    (:attr:`ZSpaceVolume.on_device`) is refined there, stage after stage, into the workspace's
+    device buffers: nothing comes back to the host.
     """
+    place = "device" if volume.on_device else "host"
 
     def buffer(stage: str, shape):
-        return None if workspace is None else workspace.buffer(stage, shape)
+        return None if workspace is None else workspace.buffer(stage, shape, place)
 
     d, h, w, c = volume.shape
     if settings.diffuse_iterations > 0:
@@ -89,8 +93,9 @@ def project_volume(volume, settings: ProjectionSettings, workspace: Workspace | 
     Returns
     -------
     image : numpy.ndarray
-        (H, W, C) float32. With a ``workspace`` it is the workspace's reused buffer: copy it
-        if it must outlive the next input.
+        (H, W, C) float32. With a ``workspace`` it is the workspace's reused buffer (page-locked
+        for a volume on a GPU, the one copy that comes back): copy it if it must outlive the
+        next input.
     weights : numpy.ndarray
         (D,) float32 depth weights, normalised.
     """
@@ -110,7 +115,8 @@ def project_volume(volume, settings: ProjectionSettings, workspace: Workspace | 
     else:
         weights = projector.depth_weights(volume, resonance)
     weights = np.ascontiguousarray(np.asarray(weights, dtype=F32).reshape(-1))
-    out = workspace.buffer("image", (volume.height, volume.width, volume.channels))
+    place = "pinned" if volume.on_device else "host"
+    out = workspace.buffer("image", (volume.height, volume.width, volume.channels), place)
     image = volume.collapse_with_weights(weights, out=out)
     return image, weights
 
@@ -127,6 +133,7 @@ def check_refined_memory(
     shapes = refine_settings.stage_shapes(tuple(shape))
     sizes = [estimate_volume_bytes(*s) for s in shapes]
     peak = max([sizes[0]] + [a + b for a, b in zip(sizes, sizes[1:], strict=False)])
+    check_device_memory(shapes, peak, what)
     limit = memory_limit()
     if limit is not None and peak > limit:
         raise InvalidDimensions(
@@ -136,6 +143,28 @@ def check_refined_memory(
             "use a smaller --upscale, fewer --interpolate-passes or a smaller input (decode: "
             "smaller --depth, --height, --width), "
             "or raise --memory-limit"
+        )
+
+
+def check_device_memory(shapes: list[tuple[int, ...]], peak: int, what: str | None) -> None:
+    """With a GPU backend in force, refuse a refinement whose stages cannot all be on the device.
+
+    The device holds the uploaded input, one buffer per stage and the diffusion's scratch at
+    once (the buffers are kept across the batch), so the sum of the stages, not the peak pair,
+    must fit the device's memory.
+    """
+    memory = device_memory()
+    if memory is None:
+        return
+    _, total = memory.memory_info()
+    sizes = [estimate_volume_bytes(*s) for s in shapes]
+    needed = max(peak, sum(sizes) + sizes[0])  # + the diffusion's scratch, at the input's size
+    if needed > total:
+        raise InvalidDimensions(
+            f"{what + ': ' if what else ''}refining {shapes[0]} to {shapes[-1]} on the GPU needs "
+            f"an estimated {describe_bytes(needed)} of device memory, more than the device's "
+            f"{describe_bytes(total)}; use a smaller --upscale, fewer --interpolate-passes or "
+            "a smaller input, or --device cpu"
         )
 
 

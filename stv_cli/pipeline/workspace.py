@@ -1,4 +1,7 @@
 """What the inputs of one batch share: reusable buffers and the files read once."""
+# Buffers may live in three places: "host" (NumPy), "pinned" (page-locked host memory, what
+# copies to and from a GPU run fastest from) and "device" (a GPU's memory); the last two come
+# from the device memory protocol of the backend in force (stv_cli.backend.device_memory).
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..backend import device_memory
 from ..errors import StvError
 from .settings import ProjectionSettings
 
@@ -27,14 +31,25 @@ class Workspace:
         self._loaded: dict[tuple[str, str], object] = {}
         self._lock = threading.Lock()
 
-    def buffer(self, key: str, shape: tuple[int, ...]) -> np.ndarray:
-        """A float32 C-contiguous array of ``shape``, this thread's, reused when the last fits."""
+    def buffer(self, key: str, shape: tuple[int, ...], place: str = "host"):
+        """A float32 C-contiguous array of ``shape``, this thread's, reused when the last fits.
+
+        ``place`` is "host" (NumPy), "pinned" (page-locked host memory, for copies to and from
+        a GPU) or "device" (a GPU's memory): the last two need a backend with device memory in
+        force. A GPU batch thus allocates its device buffers once, like the host ones.
+        """
         buffers = self._local.__dict__.setdefault("buffers", {})
-        array = buffers.get(key)
-        if array is None or array.shape != tuple(shape):
-            array = np.empty(shape, dtype=F32)
-            buffers[key] = array
+        shape = tuple(int(s) for s in shape)
+        array = buffers.get((key, place))
+        if array is None or tuple(array.shape) != shape:
+            buffers.pop((key, place), None)  # free the old one before the new one is made
+            array = _allocate(shape, place)
+            buffers[(key, place)] = array
         return array
+
+    def release(self) -> None:
+        """Drop this thread's buffers (device memory is given back when they are collected)."""
+        self._local.__dict__.pop("buffers", None)
 
     def preload(self, projection: ProjectionSettings) -> None:
         """Read the resonance and views files now, so a bad one stops the run before any input."""
@@ -63,3 +78,16 @@ class Workspace:
                 except StvError as error:  # say which option the file came from
                     raise type(error)(f"{option} {error}") from None
             return self._loaded[key]
+
+
+def _allocate(shape: tuple[int, ...], place: str):
+    if place == "host":
+        return np.empty(shape, dtype=F32)
+    memory = device_memory()
+    if memory is None:
+        raise ValueError(f"a {place} buffer needs a backend with device memory in force")
+    if place == "pinned":
+        return memory.pinned_empty(shape, F32)
+    if place == "device":
+        return memory.device_empty(shape, F32)
+    raise ValueError(f"place must be 'host', 'pinned' or 'device', got {place!r}")

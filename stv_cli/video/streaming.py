@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import ops
+from ..backend import device_memory, ops
 from ..errors import InputError, InvalidValue
 from ..model.diffuser import ZDiffuser
 from ..model.generator import ResonanceGenerator
@@ -75,6 +75,10 @@ class StreamingProjection:
     image slice as means, the ring's statistics are the pixels' exact moments, and the
     collapse divides the weights by 255 instead of every pixel). Raises InputError on a frame
     of a new size or kind.
+
+    With a backend with device memory in force (``--device cuda``) each frame is uploaded once
+    and the pipeline's state (previous frame, EMAs) and the frame ring stay on the GPU; only
+    the projection (and the two numbers of each statistic) come back.
     """
 
     def __init__(self, stream: StreamSettings, name: str = "clip") -> None:
@@ -87,6 +91,23 @@ class StreamingProjection:
         self._ring: FrameRing | None = None
         self._shape: tuple[int, ...] | None = None
         self._index = 0
+        # with a GPU backend in force: each frame is copied once into page-locked staging and
+        # uploaded once; the pipeline's state and the frame ring live on the GPU
+        self._memory = device_memory()
+        self._staging: tuple | None = None
+
+    def _upload(self, image: np.ndarray):
+        """The frame on the GPU (one copy through page-locked memory), or as it is."""
+        if self._memory is None:
+            return image
+        if self._staging is None:
+            self._staging = (
+                self._memory.pinned_empty(image.shape, image.dtype),
+                self._memory.device_empty(image.shape, image.dtype),
+            )
+        pinned, device = self._staging
+        np.copyto(pinned, image)
+        return self._memory.to_device(pinned, out=device)
 
     def push(self, image: np.ndarray, timestamp: float, out: np.ndarray | None = None):
         """Project the newest frame over the last ``depth`` frames (see the module docstring).
@@ -111,7 +132,9 @@ class StreamingProjection:
             image = np.ascontiguousarray(image, dtype=F32)
         if self._shape is None:
             self._shape = image.shape
-            self._ring = FrameRing(self.stream.depth, image.shape, image.dtype)
+            self._ring = FrameRing(
+                self.stream.depth, image.shape, image.dtype, device=self._memory is not None
+            )
         elif image.shape != self._shape:
             raise InputError(
                 f"{self.name}: frame {index} has size {_size(image.shape)} but the clip "
@@ -122,6 +145,7 @@ class StreamingProjection:
                 f"{self.name}: frame {index} is {image.dtype} but the clip started with "
                 f"{self._ring.dtype} frames; a clip must keep one pixel format"
             )
+        image = self._upload(image)
         if pixels:
             result = self.pipeline.push_pixels(image, timestamp, keep_arrays=False, digests=False)
         else:

@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from ...backend import ops
+from .. import placement
 
 F32 = np.float32
 
@@ -31,17 +32,29 @@ class FrameRing:
     stand for ``pixels / (2**bits - 1)`` and take a quarter (half) of the memory. The statistics
     of pixels are the exact moments of those values (integer sums), which agree with the
     float64 sums of their float32 roundings to ~6e-8 relative.
+
+    With ``device=True`` (a backend with device memory in force) the frames are kept in the
+    GPU's memory: :meth:`push` takes frames already uploaded there, and the window is a device
+    array that the collapse reads where it is. The statistics still come back per frame (two
+    numbers).
     """
 
-    def __init__(self, depth: int, shape: tuple[int, int, int], dtype=F32) -> None:
+    def __init__(
+        self, depth: int, shape: tuple[int, int, int], dtype=F32, *, device: bool = False
+    ) -> None:
         self.depth = depth
         self.dtype = np.dtype(dtype)
-        self._buffer = np.empty((2 * depth, *shape), dtype=self.dtype)
+        self.device = bool(device)
+        if self.device:
+            self._buffer = placement.upload_empty((2 * depth, *shape), self.dtype)
+        else:
+            self._buffer = np.empty((2 * depth, *shape), dtype=self.dtype)
         # per slot, doubled like the frames: float32 mean, std and energy
         self._stats = np.zeros((3, 2 * depth), dtype=F32)
         # float64 scratch of the float frames' sums (pixels are summed exactly in integers)
         run = shape[1] * shape[2]
-        self._columns = np.empty((2, run), dtype=np.float64) if self.dtype == F32 else None
+        host_floats = self.dtype == F32 and not self.device
+        self._columns = np.empty((2, run), dtype=np.float64) if host_floats else None
         self._values = shape[0] * shape[1] * shape[2]
         self._count = 0  # frames pushed since the last clear
         self._t = -1
@@ -58,7 +71,8 @@ class FrameRing:
         """Add the newest frame; return the window of the last min(count, depth) frames."""
         self._t += 1
         slot = self._t % self.depth
-        image = np.ascontiguousarray(image, dtype=self.dtype)
+        if not placement.on_device(image):
+            image = np.ascontiguousarray(image, dtype=self.dtype)
         total, squares = ops().ring_store(
             image, self._buffer[slot], self._buffer[slot + self.depth], self._columns
         )

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 
 from ...errors import InvalidDimensions, InvalidValue, NonFiniteValue, ShapeMismatch
+from .. import placement
 from ..floats import EPS, F32, clamp, is_finite
 from ..pixel_volume import PIXEL_DTYPES, pixel_values
 from ..telemetry import AtlasFrame, AtlasMetric
@@ -143,6 +144,8 @@ class VideoPipeline:
 
     def _check_frame(self, frame, pixels: bool = False) -> np.ndarray:
         index = self._index
+        if placement.on_device(frame):
+            return self._check_device_frame(frame, pixels)
         array = np.asarray(frame)
         if array.ndim == 2:
             array = array[..., np.newaxis]
@@ -166,6 +169,33 @@ class VideoPipeline:
                 raise NonFiniteValue(f"frame {index} has {bad} NaN or infinite values")
         return array
 
+    def _check_device_frame(self, frame, pixels: bool):
+        """:meth:`_check_frame` of a frame already on a GPU: it is never converted there."""
+        index = self._index
+        frame = placement.adopt_frame(frame)
+        shape = tuple(frame.shape)
+        if frame.ndim == 2:
+            frame = frame.reshape(*shape, 1)
+            shape = (*shape, 1)
+        allowed = PIXEL_DTYPES if pixels else (np.dtype(F32),)
+        if len(shape) != 3 or 0 in shape or frame.dtype not in allowed:
+            kinds = "uint8 or uint16" if pixels else "float32"
+            raise InvalidDimensions(
+                f"frame {index} on the GPU must be a non-empty C-contiguous {kinds} (H, W) or "
+                f"(H, W, C) array, got {frame.dtype} {shape}"
+            )
+        if self._frame_shape is not None and shape != self._frame_shape:
+            raise ShapeMismatch(
+                f"frame {index} has size {_size(shape)} but frame 0 had "
+                f"{_size(self._frame_shape)} (width x height x channels); a clip must keep "
+                "one frame size"
+            )
+        if not pixels:
+            bad = frame_kernels().count_nonfinite(frame)
+            if bad:
+                raise NonFiniteValue(f"frame {index} has {bad} NaN or infinite values")
+        return frame
+
     def push(
         self, frame, timestamp: float, *, keep_arrays: bool = True, digests: bool = True
     ) -> VideoPipelineOutput:
@@ -174,7 +204,9 @@ class VideoPipeline:
         Parameters
         ----------
         frame
-            (H, W) or (H, W, C) array of the same size as the first frame.
+            (H, W) or (H, W, C) array of the same size as the first frame. A frame on a GPU
+            (a device array, with a backend with device memory in force) keeps the pipeline's
+            state on the GPU: nothing but the energies comes back.
         timestamp
             Seconds; used for dt and durations.
         keep_arrays
@@ -220,13 +252,18 @@ class VideoPipeline:
         timestamp = F32(timestamp)
         first = self._fused is None
         if first:
-            self._allocate(frame.shape, frame.dtype)
+            self._allocate(frame)
         elif frame.dtype != self._previous.dtype:  # pixels after floats, or the other way
             if self._image_means is not None:
                 raise InvalidValue(
                     f"frame {self._index} is {frame.dtype} but the clip started with "
                     f"{self._previous.dtype} pixels, and this pipeline keeps the image slice "
                     "as means (keep_image_slice=False), which holds for pixels only"
+                )
+            if placement.on_device(frame):
+                raise InvalidValue(
+                    f"frame {self._index} is {frame.dtype} but the clip started with "
+                    f"{self._previous.dtype} frames; a clip on a GPU must keep one pixel format"
                 )
             self._previous = _values(self._previous)
             frame = _values(frame)
@@ -264,14 +301,17 @@ class VideoPipeline:
         self._index += 1
         return output
 
-    def _allocate(self, shape: tuple[int, int, int], dtype) -> None:
-        """The state buffers, once: the first frame fixes the clip's frame size and kind."""
+    def _allocate(self, frame) -> None:
+        """The state buffers, once: the first frame fixes the clip's frame size and kind, and
+        where the state lives (on a GPU when the frame is)."""
+        shape, dtype, like = tuple(frame.shape), frame.dtype, frame
         self._frame_shape = shape
-        self._previous = np.empty(shape, dtype=dtype)  # pixels stay pixels
+        self._previous = placement.empty(shape, like, dtype)  # pixels stay pixels
         image = self._keep_image or dtype == F32  # float frames may be negative: keep voxels
         slices = 2 if image else 1
-        self._fused = np.empty((slices, *shape), dtype=F32)
-        self._envelope = np.empty((slices, *shape), dtype=F32)
+        # on a GPU when the frames are: the state never leaves it
+        self._fused = placement.empty((slices, *shape), like)
+        self._envelope = placement.empty((slices, *shape), like)
         self._volume = ZSpaceVolume(self._fused) if image else None  # adopts the buffer
         self._image_means = None if image else (0.0, 0.0)
 
