@@ -97,3 +97,25 @@ def test_video_frame_kernels_match_the_reference_over_a_few_frames(gpu):
         states[name] = (fused.tobytes(), envelope.tobytes(), np.array(energies))
     assert states["gpu"][:2] == states["ref"][:2]
     np.testing.assert_allclose(states["gpu"][2], states["ref"][2], rtol=1e-6)
+
+
+def test_a_device_volume_refines_on_the_device_to_the_host_bits(gpu):
+    """Residency on a real GPU: device arrays in, device arrays out, the host path's bits, and
+    CuPy arrays (CUDA Array Interface) taken without a copy where CuPy is installed."""
+    shape = (7, 96, 130, 3)
+    vol = np.random.default_rng(3).standard_normal(shape).astype(np.float32)
+    device = gpu.to_device(vol)
+    refined = gpu.upscale_bilinear(gpu.interpolate_z(gpu.diffuse(device, 2, 0.25), "cubic"), 2)
+    assert gpu.is_device_array(refined)
+    host = gpu.upscale_bilinear(gpu.interpolate_z(gpu.diffuse(vol, 2, 0.25), "cubic"), 2)
+    assert _bits(gpu.to_host(refined)) == _bits(host)
+    weights = np.linspace(0.1, 1.0, refined.shape[0], dtype=np.float32)
+    image = np.empty(refined.shape[1:], np.float32)
+    gpu.collapse_weighted(refined, weights, out=image)
+    assert _bits(image) == _bits(reference.collapse_weighted(host, weights))
+    cupy = pytest.importorskip("cupy")
+    foreign = cupy.asarray(vol)
+    assert gpu.is_device_array(foreign)
+    assert _bits(gpu.to_host(gpu.interpolate_z(foreign, "linear"))) == _bits(
+        reference.interpolate_z(vol, "linear")
+    )
