@@ -20,7 +20,7 @@ from .memory import to_host
 PTX_SIGNATURES = {"_collapse": "(float32[:, ::1], float32[::1], float32[::1])"}
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def _collapse(vol, weights, out):
     # vol (D, N), weights (D,), out (N,)
     start = cuda.grid(1)

@@ -81,7 +81,7 @@ def _draw(word):
     return add(mul(F32(word >> 9), F32(2.384185791015625e-07)), F32(-1.0))
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def _decode(key_words, start_draw, latent, out):
     # key_words (8,), latent (F,), out (D*H*W,): voxel u from draws start + u*F + k
     start = cuda.grid(1)

@@ -29,7 +29,7 @@ PTX_SIGNATURES = {
 }
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def _diffuse_pass(src, keep, rate, dst):
     # src, dst (D, H, W, C); keep = 1 - rate, both float32
     start = cuda.grid(1)

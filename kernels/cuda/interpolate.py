@@ -28,7 +28,7 @@ from ._device import F32, add, finish, mul, output, separate, sub, to_device, vo
 PTX_SIGNATURES = {"_interpolate": "(float32[:, ::1], int64, float32[:, ::1])"}
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def _interpolate(vol, code, out):
     # vol (D, N), code 0 nearest / 1 linear / 2 cubic, out (2D-1, N)
     start = cuda.grid(1)

@@ -69,7 +69,7 @@ def _collapse_value(pixels, weights, i):
     return acc
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def _collapse_pixels(pixels, weights, out):
     # pixels (D, N) integers, weights (D,) already divided by the pixel scale, out (N,) float32
     start = cuda.grid(1)
@@ -78,7 +78,7 @@ def _collapse_pixels(pixels, weights, out):
         out[i] = _collapse_value(pixels, weights, i)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def _collapse_quantise(pixels, weights, out, top):
     # as _collapse_pixels, each value quantised into out (N,) uint8 (top = 255)
     start = cuda.grid(1)
@@ -87,7 +87,7 @@ def _collapse_quantise(pixels, weights, out, top):
         out[i] = _level(_collapse_value(pixels, weights, i), top)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def _quantise(image, out, top):
     # image (N,) float32 -> out (N,) integers
     start = cuda.grid(1)

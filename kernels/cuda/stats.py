@@ -41,7 +41,7 @@ PTX_SIGNATURES = {
 }
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def _slice_sums(flat, partial):
     # flat (D, N); partial (D, 3, C): item (z, j) sums v, v^2 and |v| over the values
     # j, j + C, j + 2C, ... of slice z, in that order, in float64.
@@ -65,7 +65,7 @@ def _slice_sums(flat, partial):
         partial[z, 2, j] = absolute
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def _deviation_sums(flat, mean, partial):
     # flat (D, N), mean (D,) float64; partial (D, C): item (z, j) sums (v - mean_z)^2 over the
     # values j, j + C, ... of slice z, in that order, in float64 (the two-pass std).

@@ -34,7 +34,7 @@ PTX_SIGNATURES = {
 }
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def _upscale(vol, y0, y1, ty, x0, x1, tx, out):
     # vol (D, H, W, C), y tables (H',), x tables (W',), out (D, H', W', C)
     start = cuda.grid(1)

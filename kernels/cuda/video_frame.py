@@ -85,7 +85,7 @@ PTX_SIGNATURES = {
 }
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def _count_nonfinite(values, partial):
     # values (N,) float32; partial (C,) int64: column j counts the non-finite values j, j + C, ...
     start = cuda.grid(1)
@@ -106,7 +106,7 @@ def _ema(state, incoming, weight, keep):
     return add(mul(state, keep), mul(incoming, weight))
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def _motion(
     frame, previous, fused, envelope, motion, gain, alpha, momentum, scale, pixels, first, partial
 ):
@@ -168,7 +168,7 @@ def _motion(
         partial[4, j] = s4
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def _ring_store(frame, slot_a, slot_b, partial):
     # frame/slots (N,) float32; partial (2, C) float64: column j's sums of v and v^2 over the
     # values j, j + C, ... (v^2 rounded to float64 before the add, as NumPy's v * v)
@@ -190,7 +190,7 @@ def _ring_store(frame, slot_a, slot_b, partial):
         partial[1, j] = squares
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def _ring_store_pixels(frame, slot_a, slot_b, partial):
     # frame/slots (N,) integer pixels; partial (2, C) int64: column j's exact sums of p and p^2
     # (int64: 2^31 values of 16 bits still fit)

@@ -29,7 +29,9 @@ for family in sys.argv[1:]:
     signatures = getattr(module, "PTX_SIGNATURES", {})
     kernels = {n for n, o in vars(module).items()
                if isinstance(o, CUDADispatcher) and not o.targetoptions.get("device")}
-    entry = report[family] = {"undeclared": sorted(kernels - set(signatures)), "ptx": {}}
+    uncached = [n for n in kernels if type(getattr(module, n)._cache).__name__ == "NullCache"]
+    entry = report[family] = {"undeclared": sorted(kernels - set(signatures)), "ptx": {},
+                              "uncached": sorted(uncached)}
     for name, sigs in signatures.items():
         for sig in ([sigs] if isinstance(sigs, str) else sigs):
             ptx, _ = cuda.compile_ptx(getattr(module, name).py_func, sig, cc=(9, 0))
@@ -62,6 +64,8 @@ def compiled():
 def test_every_kernel_of_the_family_compiles_for_sm_90(compiled, family):
     entry = compiled[family]
     assert entry["undeclared"] == [], "kernels without PTX_SIGNATURES: not compiled here"
+    # cached on disk like the cpu kernels: a second process skips NVVM (seconds per kernel)
+    assert entry["uncached"] == [], "kernels without cache=True"
     assert entry["ptx"], f"stv_kernels.cuda.{family} declares no kernel to compile"
     for name, ptx in entry["ptx"].items():
         assert ptx["target"] == [".target sm_90"], name
