@@ -31,7 +31,8 @@ class RunContext:
     threads
         Threads of the backend's pool and of the image loaders; None: their defaults.
     memory_limit
-        Largest volume (bytes) an operation may build; None: 80% of physical memory.
+        Largest volume (bytes) an operation may build; None: the smaller of 80% of physical
+        memory and the cgroup limit.
     progress
         Whether per-input progress bars show (the CLI: stderr is a terminal and not --quiet).
 

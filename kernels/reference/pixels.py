@@ -41,10 +41,18 @@ def quantise(image: np.ndarray, dtype=np.uint8, out: np.ndarray | None = None) -
     """
     image, dtype, out = check_quantise(image, dtype, out)
     top = pixel_scale(dtype)
-    v = image.copy()
-    v[np.isnan(v)] = F32(0.0)
-    np.multiply(v, top, out=v)
-    np.add(v, F32(0.5), out=v)
-    np.clip(v, F32(0.0), top, out=v)
-    np.copyto(out, v, casting="unsafe")
+    flat_in, flat_out = image.reshape(-1), out.reshape(-1)
+    # a block of values at a time: the float32 temporaries stay at 4 MiB, not the picture's
+    # size (a grid of a large volume is gigabytes); the arithmetic is the same per value
+    for start in range(0, flat_in.size, _BLOCK):
+        v = flat_in[start : start + _BLOCK].copy()
+        v[np.isnan(v)] = F32(0.0)
+        np.multiply(v, top, out=v)
+        np.add(v, F32(0.5), out=v)
+        np.clip(v, F32(0.0), top, out=v)
+        np.copyto(flat_out[start : start + _BLOCK], v, casting="unsafe")
     return out
+
+
+#: Values quantised at once.
+_BLOCK = 2**20

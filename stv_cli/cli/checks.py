@@ -63,10 +63,16 @@ def resolve_output(out: str | Path, input_count: int, image_format: str | None) 
 
 
 def check_bit_depth(bit_depth: int, image_format: str, param_hint: str = "'--bit-depth'") -> None:
-    """16-bit images exist only as PNG and TIFF."""
+    """16-bit images exist only as PNG and TIFF, float32 (32) ones only as TIFF."""
     if bit_depth == 16 and image_format not in ("png", "tif", "tiff"):
         raise click.BadParameter(
             f"16-bit images need png or tif, not {image_format}", param_hint=param_hint
+        )
+    if bit_depth == 32 and image_format not in ("tif", "tiff"):
+        raise click.BadParameter(
+            f"32-bit (float32) images need tif or tiff, not {image_format}; use a .tif "
+            "output (or --format tif), or --bit-depth 8 or 16",
+            param_hint=param_hint,
         )
 
 

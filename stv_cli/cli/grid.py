@@ -10,6 +10,7 @@ from .options import (
     IMAGE_FORMATS,
     bit_depth_option,
     compress_level_option,
+    compression_option,
     grid_options,
     overwrite_option,
     report_options,
@@ -34,6 +35,7 @@ from .options import (
 @grid_options
 @bit_depth_option()
 @compress_level_option()
+@compression_option()
 @overwrite_option()
 @report_options
 def grid(images: tuple[Path, ...], output: Path, **options) -> None:
@@ -42,7 +44,8 @@ def grid(images: tuple[Path, ...], output: Path, **options) -> None:
     Images are read as floats in [0, 1] (8-bit /255, 16-bit /65535), laid out --nrow per row
     with --padding pixels of --pad-value between them, optionally stretched (--normalize,
     --value-range, --scale-each), then quantised as round(v * 255) (or 65535 with
-    --bit-depth 16). Grey images become RGB unless --keep-grey.
+    --bit-depth 16; with --bit-depth 32 a .tif grid holds the float32 values). Grey images
+    become RGB unless --keep-grey.
 
     \b
     Example:
@@ -68,6 +71,7 @@ def grid(images: tuple[Path, ...], output: Path, **options) -> None:
         image_format=image_format,
         bit_depth=bit_depth,
         compress_level=options["compress_level"],
+        compression=options["compression"],
         overwrite=options["overwrite"],
     )
     written = run_grid(list(images), grid_settings(options), settings)

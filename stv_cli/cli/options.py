@@ -21,6 +21,11 @@ import click
 from .param_types import ANY_FINITE, UNIT, BoundedInt, ByteSize
 
 IMAGE_FORMATS = ("png", "tif", "tiff", "jpg", "jpeg", "bmp", "webp")
+#: What --compression and --volume-format offer: the writers' TIFF_COMPRESSIONS and
+#: VOLUME_FORMATS (stv_cli.io.tiff_write, .volume_write), spelled out because this module
+#: imports only click; a test keeps them equal.
+TIFF_COMPRESSIONS = ("none", "zlib", "zstd", "lzw")
+VOLUME_FORMATS = ("npy", "zarr", "tif")
 
 F = Callable[..., Any]
 
@@ -69,13 +74,14 @@ def device_options(func: F) -> F:
 
 
 def memory_option() -> F:
-    """``--memory-limit``: the largest volume a run may build (default 80% of RAM)."""
+    """``--memory-limit``: the most memory a run's buffers may take (default: the smaller of
+    80% of RAM and the cgroup limit)."""
     return click.option(
         "--memory-limit",
         type=ByteSize(),
         default=None,
         help="Refuse inputs whose loaded or refined volume would need more than SIZE "
-        "(e.g. 4G; default 80% of physical memory).",
+        "(e.g. 4G; default the smaller of 80% of physical memory and the cgroup's memory.max).",
     )
 
 
@@ -146,13 +152,39 @@ def output_mode_options(func: F) -> F:
 
 
 def bit_depth_option(note: str = "") -> F:
-    """``--bit-depth`` 8 or 16 (16 needs png or tif)."""
+    """``--bit-depth`` 8, 16 (png or tif) or 32 (float32 tif: the values, not quantised)."""
     return click.option(
         "--bit-depth",
-        type=click.Choice(["8", "16"]),
+        type=click.Choice(["8", "16", "32"]),
         default="8",
         show_default=True,
-        help=f"Bits per channel of the images written (16 needs png or tif).{note}",
+        help="Bits per channel of the images written: 8 or 16 (png or tif) quantise values "
+        f"clamped to [0, 1]; 32 (tif only) writes the float32 values as computed.{note}",
+    )
+
+
+def compression_option() -> F:
+    """``--compression`` of the TIFF files written (default zlib)."""
+    return click.option(
+        "--compression",
+        type=click.Choice(TIFF_COMPRESSIONS, case_sensitive=False),
+        default=None,
+        help="Compression of the TIFF files written (TIFF only; default zlib, with a "
+        "predictor). ImageJ's own TIFF reader does not read zstd; none writes plain "
+        "baseline TIFF.",
+    )
+
+
+def volume_format_option() -> F:
+    """``--volume-format`` of ``--save-volume``: npy, zarr or tif."""
+    return click.option(
+        "--volume-format",
+        type=click.Choice(VOLUME_FORMATS, case_sensitive=False),
+        default="npy",
+        show_default=True,
+        help="Format of --save-volume: npy (NumPy), zarr (a Zarr store, chunked per slice, "
+        "zstd, with axes and voxel size) or tif (a float32 ImageJ hyperstack, compressed, "
+        "with the voxel size).",
     )
 
 
@@ -196,7 +228,8 @@ def batch_output_options(func: F) -> F:
 
 
 def extra_output_options(grid_help: str) -> Callable[[F], F]:
-    """The optional outputs beside the picture: grid, weights, plot, telemetry, compression."""
+    """The optional outputs beside the picture: grid, weights, plot, telemetry, and the PNG
+    level and TIFF compression of the pictures."""
     return compose_options(
         click.option("--grid", is_flag=True, help=grid_help),
         click.option("--weights", is_flag=True, help="Also write the depth weights (JSON)."),
@@ -205,6 +238,7 @@ def extra_output_options(grid_help: str) -> Callable[[F], F]:
         ),
         click.option("--telemetry", is_flag=True, help="Also write the volume's telemetry (JSON)."),
         compress_level_option(),
+        compression_option(),
     )
 
 
@@ -283,3 +317,65 @@ def _check_value_range(ctx: click.Context, param: click.Parameter, value):
     if not low < high:
         raise click.BadParameter(f"LOW must be smaller than HIGH, got {low:g} {high:g}", ctx, param)
     return (low, high)
+
+
+def _channel_list(ctx: click.Context, param: click.Parameter, value):
+    """``--channels 0,2,3``: up to 4 distinct indices >= 0."""
+    if value is None:
+        return None
+    try:
+        picked = tuple(int(part) for part in str(value).split(","))
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a comma-separated list of channel indices, e.g. 0,2,3", ctx, param
+        ) from None
+    if not 1 <= len(picked) <= 4 or len(set(picked)) != len(picked) or min(picked) < 0:
+        raise click.BadParameter(
+            f"{value!r}: give 1 to 4 distinct channel indices >= 0, e.g. 0,2,3", ctx, param
+        )
+    return picked
+
+
+def stack_selection_options(func: F) -> F:
+    """What to read from TIFF and Zarr stacks whose axes hold more than one volume."""
+    return compose_options(
+        click.option(
+            "--timepoint",
+            type=BoundedInt(0),
+            default=None,
+            metavar="N",
+            help="For a stack with a T axis (ImageJ TZYX, OME-TIFF, OME-Zarr): read timepoint "
+            "N (from 0).",
+        ),
+        click.option(
+            "--split-time",
+            is_flag=True,
+            help="For a stack with a T axis: each timepoint is its own input (outputs "
+            "NAME_t000, NAME_t001, ...; reported as FILE#t=N).",
+        ),
+        click.option(
+            "--channels",
+            default=None,
+            callback=_channel_list,
+            metavar="I,J,..",
+            help="Channels to keep from a stack's C axis (or S), up to 4, e.g. 0,2,3 "
+            "(default: all, when there are at most 4).",
+        ),
+        click.option(
+            "--level",
+            type=BoundedInt(0),
+            default=0,
+            show_default=True,
+            help="Resolution level of a pyramid (OME-Zarr multiscales, OME-TIFF "
+            "sub-resolutions); 0 is full resolution.",
+        ),
+        click.option(
+            "--input-range",
+            type=(ANY_FINITE, ANY_FINITE),
+            default=None,
+            metavar="LOW HIGH",
+            callback=_check_value_range,
+            help="Raw values LOW..HIGH of a TIFF or Zarr stack become 0..1 (default: integers "
+            "over their type's range, or the significant bits OME declares; floats as stored).",
+        ),
+    )(func)

@@ -11,6 +11,8 @@ from .options import (
     batch_output_options,
     extra_output_options,
     grid_options,
+    stack_selection_options,
+    volume_format_option,
 )
 
 
@@ -30,20 +32,26 @@ from .options import (
     help="Output directory (several inputs), or image file (one input; its extension "
     "decides the format).",
 )
+@stack_selection_options
 @refinement_options
 @projection_options
 @extra_output_options("Also write a grid of the (refined) slices.")
 @click.option(
-    "--save-volume", is_flag=True, help="Also write the refined volume as .npy (D, H, W, C)."
+    "--save-volume",
+    is_flag=True,
+    help="Also write the refined volume (D, H, W, C), as --volume-format says.",
 )
+@volume_format_option()
 @grid_options
 @batch_output_options
 @click.pass_context
 def project(ctx: click.Context, inputs: tuple[Path, ...], output: str, **options) -> None:
     """Collapse each image stack INPUT into one picture.
 
-    An INPUT is a folder of slice images (natural order: z2 before z10), a multi-page TIFF or
-    a .npy array (D, H, W[, C]). Each one is loaded, diffused (--diffuse-iterations),
+    An INPUT is a folder of slice images (natural order: z2 before z10), a TIFF stack
+    (multi-page, ImageJ hyperstack, OME-TIFF: its Z axis is depth, C/S channels, T chosen
+    with --timepoint or --split-time), a Zarr or OME-Zarr store (.zarr, --level) or a .npy
+    array (D, H, W[, C]). Each one is loaded, diffused (--diffuse-iterations),
     interpolated along Z (--interpolate), upscaled (--upscale) and collapsed with a
     VisionProjector whose depth weights combine the spectral --window, the focus Gaussian
     (--focus, --spread), the --resonance and, with --views, the multi-view biases.
@@ -54,7 +62,11 @@ def project(ctx: click.Context, inputs: tuple[Path, ...], output: str, **options
                      DIR/NAME_weights.png, DIR/NAME_telemetry.json, DIR/NAME_volume.npy
       -o FILE.png    FILE.png, FILE_grid.png, FILE_weights.json, ... (one input only)
     Only the picture is written unless --grid, --weights, --weights-plot, --telemetry or
-    --save-volume ask for more. Pixel values are the projection clamped to [0, 1].
+    --save-volume ask for more (the volume as NAME_volume.npy, .zarr or .tif by
+    --volume-format). Pixel values are the projection clamped to [0, 1] and quantised, or
+    with --bit-depth 32 (tif) its float32 values as computed. TIFF outputs are compressed
+    (--compression) and carry the input's pixel size and slice step, where it declares them
+    (resolution tags and ImageJ's unit and spacing, so Fiji shows the scale).
 
     \b
     Example:
@@ -63,10 +75,25 @@ def project(ctx: click.Context, inputs: tuple[Path, ...], output: str, **options
     from ..pipeline.project import run_project_input
     from ..pipeline.settings import ProjectSettings
     from .report import run_projection_batch
-    from .settings import grid_settings, output_settings, projection_settings, refine_settings
+    from .settings import (
+        grid_settings,
+        output_settings,
+        projection_settings,
+        refine_settings,
+        selection_settings,
+        split_time_inputs,
+    )
 
+    inputs = split_time_inputs(inputs, options)
     settings = ProjectSettings(
-        output=output_settings(inputs, output, options, save_volume=options["save_volume"]),
+        selection=selection_settings(options),
+        output=output_settings(
+            inputs,
+            output,
+            options,
+            save_volume=options["save_volume"],
+            volume_format=options["volume_format"].lower(),
+        ),
         refine=refine_settings(options),
         projection=projection_settings(options),
         grid=grid_settings(options),

@@ -25,9 +25,9 @@ def output_settings(inputs: Sequence[Path], output: str, options: dict, **extras
     """Check the output options of a batch command; return its :class:`OutputSettings`.
 
     Refuses (usage error, exit 2) ``--overwrite`` with ``--skip-existing``, a file ``-o`` with
-    several inputs or an unknown extension, 16 bits outside png/tif, two inputs that would
-    write the same names, and outputs inside an input folder. ``extras`` are further
-    :class:`OutputSettings` fields.
+    several inputs or an unknown extension, 16 bits outside png/tif, 32 bits outside tif, two
+    inputs that would write the same names, and outputs inside an input folder. ``extras``
+    are further :class:`OutputSettings` fields.
 
     Returns
     -------
@@ -48,6 +48,7 @@ def output_settings(inputs: Sequence[Path], output: str, options: dict, **extras
         image_format=image_format,
         bit_depth=bit_depth,
         compress_level=options["compress_level"],
+        compression=options.get("compression"),
         overwrite=options["overwrite"],
         skip_existing=options["skip_existing"],
         grid=options["grid"],
@@ -101,3 +102,41 @@ def grid_settings(options: dict):
         scale_each=options["scale_each"],
         keep_grey=options["keep_grey"],
     )
+
+
+def selection_settings(options: dict):
+    """``--timepoint``, ``--channels``, ``--level``, ``--input-range`` as a Selection."""
+    from ..io.tiff import Selection
+
+    return Selection(
+        timepoint=options["timepoint"],
+        channels=options["channels"],
+        level=options["level"],
+        value_range=options["input_range"],
+    )
+
+
+def split_time_inputs(inputs: Sequence[Path], options: dict) -> tuple[Path, ...]:
+    """With ``--split-time``: each timepoint of a stack with a T axis becomes an input
+    (``FILE#t=N``); other inputs stay as they are. A stack that cannot be read stays one
+    input, so that the batch reports its error as usual."""
+    import click
+
+    if not options["split_time"]:
+        return tuple(inputs)
+    if options["timepoint"] is not None:
+        raise click.UsageError("--split-time reads every timepoint: leave out --timepoint")
+    from ..errors import StvError
+    from ..io.inputs import timepoint_count, with_timepoint
+
+    expanded: list[Path] = []
+    for path in inputs:
+        try:
+            count = timepoint_count(path, selection_settings(options))
+        except StvError:
+            count = 1
+        if count > 1:
+            expanded.extend(with_timepoint(path, t) for t in range(count))
+        else:
+            expanded.append(path)
+    return tuple(expanded)

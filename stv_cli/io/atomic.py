@@ -2,6 +2,7 @@
 
 A reader never sees half a file, an interrupted run (an exception, Ctrl-C) leaves no debris,
 and an existing file is never replaced unless the caller asks (docs/architecture.md: outputs).
+:func:`atomic_directory` does the same for outputs that are folders (a Zarr store).
 
 >>> import tempfile, pathlib
 >>> target = pathlib.Path(tempfile.mkdtemp()) / "out" / "a.txt"
@@ -17,6 +18,8 @@ import contextlib
 import json
 import math
 import os
+import secrets
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +28,7 @@ import numpy as np
 
 from ..errors import StvError
 
-__all__ = ["OutputExists", "atomic_output", "save_npy", "save_json"]
+__all__ = ["OutputExists", "atomic_directory", "atomic_output", "save_npy", "save_json"]
 
 # mkstemp creates files readable by the owner only; give the finished file the permissions an
 # ordinary open() would. The umask can only be read by setting it, so read it once, at import.
@@ -121,6 +124,94 @@ def atomic_output(
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+        raise
+
+
+def _refuse_existing_directory(target: Path, overwrite: bool) -> None:
+    if target.exists() and not target.is_dir():
+        raise OutputExists(f"output {str(target)!r} is a file, not a directory")
+    if target.exists() and not overwrite:
+        raise OutputExists(
+            f"output {str(target)!r} exists; pass overwrite=True (--overwrite) to replace it"
+        )
+
+
+def _publish_directory(tmp: Path, target: Path, overwrite: bool) -> None:
+    """Move the finished folder ``tmp`` onto ``target``.
+
+    A folder cannot be renamed over a folder that holds files, so an existing ``target`` is
+    first renamed aside, then removed once the new one is in place (put back if the move
+    fails): a reader sees the old folder or the new one, never a mixture, and at worst, for a
+    moment, neither. Without ``overwrite`` the name is claimed by creating it (fails if
+    anything appeared meanwhile), and the rename replaces that empty folder.
+    """
+    if not overwrite:
+        try:
+            os.mkdir(target)
+        except FileExistsError:
+            raise OutputExists(
+                f"output {str(target)!r} appeared while it was being written; it was left unchanged"
+            ) from None
+        try:
+            try:
+                os.replace(tmp, target)  # POSIX replaces the empty folder just made
+            except OSError:  # platforms that do not (Windows): remove it, then rename
+                os.rmdir(target)
+                os.rename(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):  # give the claimed name back (if still empty)
+                os.rmdir(target)
+            raise
+        return
+    _refuse_existing_directory(target, overwrite)
+    if not target.exists():
+        os.replace(tmp, target)
+        return
+    old = target.with_name(f".{target.name}.old-{secrets.token_hex(4)}")
+    os.rename(target, old)
+    try:
+        os.replace(tmp, target)
+    except BaseException:
+        os.rename(old, target)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def atomic_directory(path: str | os.PathLike, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a temporary folder beside ``path``; move it onto ``path`` when the block succeeds.
+
+    The folder variant of :func:`atomic_output`, for outputs that are directories (a Zarr
+    store): a reader never sees a half-written store and a failure leaves nothing behind.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The folder to produce. Missing parent folders are created.
+    overwrite : bool
+        Replace an existing folder ``path`` (its old content is removed once the new one is in
+        place). Without it an existing ``path`` raises :class:`OutputExists` before the block
+        runs (and again if one appears meanwhile). A file at ``path`` is always refused.
+
+    Yields
+    ------
+    pathlib.Path
+        ``<folder>/.<name>.tmp-XXXXXXXX<ext>``: an empty hidden folder in the same folder (so
+        the rename is atomic). The block fills it; on any exception, KeyboardInterrupt
+        included, it is removed with everything in it.
+    """
+    target = Path(path)
+    _refuse_existing_directory(target, overwrite)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(
+        tempfile.mkdtemp(prefix=f".{target.stem}.tmp-", suffix=target.suffix, dir=target.parent)
+    )
+    try:
+        yield tmp
+        os.chmod(tmp, 0o777 & ~_UMASK)  # mkdtemp makes it owner-only, as mkdir would not
+        _publish_directory(tmp, target, overwrite)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 

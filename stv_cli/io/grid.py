@@ -34,7 +34,7 @@ __all__ = [
 _MIN_RANGE = 1e-5
 
 
-def _as_batch(images) -> np.ndarray:
+def _as_batch(images, copy: bool = True) -> np.ndarray:
     """Return a float32 (B, H, W, C) array from a batch array or a list of images.
 
     A 2-D array is one grey image (H, W); a 3-D array is one image (H, W, C), as in
@@ -80,8 +80,11 @@ def _as_batch(images) -> np.ndarray:
         raise EmptyInput(f"images must hold at least one image, got shape {stacked.shape}")
     if h == 0 or w == 0 or c == 0:
         raise InvalidDimensions(f"images must have H, W, C >= 1, got shape {stacked.shape}")
-    # Always a fresh array: nothing below may write into the caller's data.
-    return np.array(stacked, dtype=np.float32, copy=True, order="C")
+    # float32 C-contiguous; a fresh array when the caller will write into it (normalise
+    # works in place), else the caller's own data when it is already float32 (read only)
+    if copy:
+        return np.array(stacked, dtype=np.float32, copy=True, order="C")
+    return np.ascontiguousarray(stacked, dtype=np.float32)
 
 
 #: Channel counts a picture can have: grey, RGB, RGBA.
@@ -192,16 +195,19 @@ def make_grid(
     pad = float(pad_value)
     if not math.isfinite(pad):
         raise InvalidValue(f"pad_value must be a finite number, got {pad_value!r}")
-    batch = _as_batch(images)
-
-    if batch.shape[3] == 1 and not keep_grey:
-        batch = np.ascontiguousarray(np.repeat(batch, 3, axis=3))
+    # a copy only where it is written (normalising in place): a grid of a large volume
+    # holds the grid and, at most, one float32 copy of the batch
+    batch = _as_batch(images, copy=normalize)
+    channels = 3 if batch.shape[3] == 1 and not keep_grey else batch.shape[3]
 
     if normalize:
         _normalise_batch(batch, value_range, scale_each)
     if batch.shape[0] == 1:
-        return batch[0]
-    return tile(batch, int(nrow), int(padding), pad)
+        image = batch[0]
+        if channels != image.shape[2]:
+            return np.ascontiguousarray(np.repeat(image, channels, axis=2))
+        return image.copy() if not normalize else image
+    return tile(batch, int(nrow), int(padding), pad, channels)
 
 
 def _normalise_batch(batch: np.ndarray, value_range, scale_each: bool) -> None:
@@ -216,13 +222,17 @@ def _normalise_batch(batch: np.ndarray, value_range, scale_each: bool) -> None:
         _normalise_in_place(batch, *_finite_range(batch))
 
 
-def tile(batch: np.ndarray, nrow: int, padding: int, pad_value: float) -> np.ndarray:
+def tile(
+    batch: np.ndarray, nrow: int, padding: int, pad_value: float, channels: int | None = None
+) -> np.ndarray:
     """Lay a float32 (B, H, W, C) batch out ``nrow`` per row (SPEC Part G step 4).
 
-    Returns the (rows*(H+padding)+padding, cols*(W+padding)+padding, C) grid, filled with
-    ``pad_value`` where no image is.
+    Returns the (rows*(H+padding)+padding, cols*(W+padding)+padding, C') grid, filled with
+    ``pad_value`` where no image is; ``channels`` C' (default C): grey images (C = 1) are
+    repeated into each of C' = 3 channels as they are placed, with no RGB copy of the batch.
     """
-    count, height, width, channels = batch.shape
+    count, height, width, own = batch.shape
+    channels = own if channels is None else channels
     cols = min(nrow, count)
     rows = (count + cols - 1) // cols
     cell_h, cell_w = height + padding, width + padding
@@ -245,6 +255,8 @@ def save_image(
     compress_level: int | None = None,
     quality: int | None = None,
     overwrite: bool = False,
+    compression: str | None = None,
+    physical=None,
     **grid_options,
 ):
     """Write ``make_grid(images, **grid_options)`` as torchvision's ``save_image`` does.
@@ -258,10 +270,14 @@ def save_image(
     format : str, optional
         ``png``, ``jpeg``, ``tiff``, ``webp`` or ``bmp``. Without it the format comes from the
         file name's extension; a file object without a name needs it (as in torchvision).
-    bit_depth : {8, 16}
-        8 bits quantise as ``trunc(clamp(v*255 + 0.5, 0, 255))`` (so 0.5 -> 128).
-    compress_level, quality, overwrite
-        As in :func:`save_array_image`.
+    bit_depth : {8, 16, 32}
+        8 bits quantise as ``trunc(clamp(v*255 + 0.5, 0, 255))`` (so 0.5 -> 128); 32 writes
+        the grid's float32 values (TIFF only).
+    compress_level, quality, overwrite, compression
+        As in :func:`save_array_image` (``compression``: TIFF's, default zlib).
+    physical : PhysicalSize, optional
+        The size of a pixel of the grid (the cells' pixel size: tiling does not rescale),
+        written into TIFF as in :func:`save_array_image`.
     **grid_options
         nrow, padding, normalize, value_range, scale_each, pad_value, keep_grey.
 
@@ -287,4 +303,6 @@ def save_image(
         quality=quality,
         overwrite=overwrite,
         format=format,
+        compression=compression,
+        physical=physical,
     )

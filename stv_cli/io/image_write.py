@@ -2,9 +2,10 @@
 
 :func:`to_uint8` / :func:`to_uint16` quantise as torchvision's ``save_image`` does;
 :func:`save_array_image` writes one (H, W[, C]) float image as PNG, JPEG, TIFF, WEBP or BMP
-(by extension), at 8 or 16 bits, atomically. 16-bit PNG and 16-bit colour TIFF are encoded here
-because Pillow cannot write them. :func:`stv_cli.io.grid.save_image` tiles a batch first, then
-calls this.
+(by extension), at 8 or 16 bits, or as float32 TIFF (32: the values themselves), atomically.
+16-bit PNG is encoded here because Pillow cannot write it; TIFF is written by tifffile,
+compressed and with the pixel size (:mod:`stv_cli.io.tiff_write`); the other formats by
+Pillow. :func:`stv_cli.io.grid.save_image` tiles a batch first, then calls this.
 """
 
 from __future__ import annotations
@@ -20,10 +21,13 @@ from PIL import Image
 from ..backend import reference_ops
 from ..errors import InvalidDimensions, InvalidValue
 from .atomic import atomic_output
+from .metadata import PhysicalSize
+from .tiff_write import check_compression, write_tiff_image
 
 __all__ = [
     "DEFAULT_PNG_COMPRESS_LEVEL",
     "DEFAULT_QUALITY",
+    "BIT_DEPTHS",
     "save_array_image",
     "to_uint8",
     "to_uint16",
@@ -46,6 +50,8 @@ _WRITE_FORMATS = {
     ".webp": "WEBP",
     ".bmp": "BMP",
 }
+#: Bit depths written: 8 and 16 (quantised; 16 as PNG or TIFF), 32 (float32 TIFF, unquantised).
+BIT_DEPTHS = (8, 16, 32)
 _NO_ALPHA = {"JPEG", "BMP"}  # Pillow drops or refuses the alpha of these
 _PIL_MODES = {1: "L", 3: "RGB", 4: "RGBA"}
 
@@ -107,45 +113,6 @@ def _png16_bytes(values: np.ndarray, level: int) -> bytes:
     )
 
 
-def _tiff16_colour_bytes(values: np.ndarray) -> bytes:
-    """Encode uint16 (H, W, 3 or 4) as an uncompressed baseline TIFF (Pillow cannot write it).
-
-    One strip, little-endian, chunky samples; RGBA marks its fourth sample as unassociated
-    alpha (ExtraSamples = 2), as Pillow's 8-bit RGBA TIFF does.
-    """
-    height, width, channels = values.shape
-    pixels = np.ascontiguousarray(values, dtype="<u2").tobytes()
-    short, long_ = 3, 4
-    entries = [  # (tag, type, count, value or offset), in ascending tag order
-        (256, long_, 1, width),
-        (257, long_, 1, height),
-        (258, short, channels, None),  # BitsPerSample: 16 per sample, stored after the IFD
-        (259, short, 1, 1),  # no compression
-        (262, short, 1, 2),  # RGB
-        (273, long_, 1, None),  # StripOffsets: the pixels, after BitsPerSample
-        (277, short, 1, channels),
-        (278, long_, 1, height),
-        (279, long_, 1, len(pixels)),
-        (284, short, 1, 1),  # chunky (RGBRGB...)
-    ]
-    if channels == 4:
-        entries.append((338, short, 1, 2))
-    ifd_size = 2 + 12 * len(entries) + 4
-    bits_offset = 8 + ifd_size
-    pixels_offset = bits_offset + 2 * channels
-    ifd = [struct.pack("<H", len(entries))]
-    for tag, kind, count, value in entries:
-        if tag == 258:
-            value = bits_offset
-        elif tag == 273:
-            value = pixels_offset
-        packed = struct.pack("<HI", value, 0)[:4] if kind == short and count == 1 else None
-        ifd.append(struct.pack("<HHI", tag, kind, count) + (packed or struct.pack("<I", value)))
-    ifd.append(struct.pack("<I", 0))  # no next IFD
-    bits = struct.pack(f"<{channels}H", *([16] * channels))
-    return b"".join([b"II*\x00", struct.pack("<I", 8), *ifd, bits, pixels])
-
-
 def save_array_image(
     path,
     img: np.ndarray,
@@ -155,6 +122,8 @@ def save_array_image(
     quality: int | None = None,
     overwrite: bool = False,
     format: str | None = None,
+    compression: str | None = None,
+    physical: PhysicalSize | None = None,
 ):
     """Quantise a float image and write it: atomically to a path, or into a binary file object.
 
@@ -166,9 +135,11 @@ def save_array_image(
         torchvision's ``save_image`` accepts: then ``format`` says the format.
     img : numpy.ndarray
         (H, W) or (H, W, C) with C = 1 (grey), 3 (RGB) or 4 (RGBA); values in [0, 1].
-    bit_depth : {8, 16}
+    bit_depth : {8, 16, 32}
         8: ``trunc(clamp(v*255 + 0.5, 0, 255))`` in float32, NaN -> 0 (SPEC Part G step 5).
         16: the same with 65535; PNG or TIFF (grey or colour).
+        32: TIFF only; the float32 values as they are (not clamped, not quantised, NaN kept),
+        for measurements.
     compress_level : int, optional
         PNG zlib level 0-9, default :data:`DEFAULT_PNG_COMPRESS_LEVEL`; ignored by others.
     quality : int, optional
@@ -180,6 +151,14 @@ def save_array_image(
         ``png``, ``jpeg``, ``tiff``, ``webp`` or ``bmp`` (any case, ``jpg``/``tif`` too).
         Needed for a file object without a ``name`` that has an extension; for a path it
         replaces what the extension says.
+    compression : {None, 'none', 'zlib', 'zstd', 'lzw'}
+        TIFF compression, default (None) ``zlib``, with the horizontal predictor for integers
+        and the floating-point one for float32 colour (float32 grey, which ImageJ reads, has
+        none: :mod:`stv_cli.io.tiff_write`); checked, but ignored, for the other formats
+        (PNG keeps ``compress_level``).
+    physical : PhysicalSize, optional
+        The size of a pixel. TIFF carries it as resolution tags and, where ImageJ reads the
+        layout, ImageJ's ``unit`` and ``spacing``; the other formats ignore it.
 
     Returns
     -------
@@ -189,18 +168,29 @@ def save_array_image(
     Raises
     ------
     InvalidValue
-        Unknown extension or format, bit depth, level or quality; 16 bits outside PNG/TIFF;
-        RGBA as JPEG or BMP (they have no alpha: drop it first, or write PNG/TIFF/WEBP).
+        Unknown extension or format, bit depth, level, quality or compression; 16 bits
+        outside PNG/TIFF, 32 bits outside TIFF; RGBA as JPEG or BMP (they have no alpha: drop
+        it first, or write PNG/TIFF/WEBP); ``physical`` not a PhysicalSize.
     """
     fmt = image_format(path, format)
     values = _checked_image(img, fmt, bit_depth)
     level, quality = _checked_options(compress_level, quality)
+    compression = check_compression(compression)
+    if physical is not None and not isinstance(physical, PhysicalSize):
+        raise InvalidValue(
+            f"physical must be a PhysicalSize or None, got {type(physical).__name__}"
+        )
+    tiff = {"compression": compression, "physical": physical}
     if hasattr(path, "write"):
-        write_image(path, values, fmt, bit_depth, level, quality)
+        write_image(path, values, fmt, bit_depth, level, quality, **tiff)
         return path
     target = Path(path)
-    with atomic_output(target, overwrite=overwrite) as tmp, open(tmp, "wb") as file:
-        write_image(file, values, fmt, bit_depth, level, quality)
+    with atomic_output(target, overwrite=overwrite) as tmp:
+        if fmt == "TIFF":  # tifffile opens the file itself
+            write_image(tmp, values, fmt, bit_depth, level, quality, **tiff)
+        else:
+            with open(tmp, "wb") as file:
+                write_image(file, values, fmt, bit_depth, level, quality)
     return target
 
 
@@ -243,8 +233,13 @@ def _checked_image(img, fmt: str, bit_depth: int) -> np.ndarray:
         raise InvalidDimensions(
             f"img must be (H, W) or (H, W, C) with C in 1, 3, 4, got shape {values.shape}"
         )
-    if bit_depth not in (8, 16):
-        raise InvalidValue(f"bit_depth must be 8 or 16, got {bit_depth!r}")
+    if bit_depth not in BIT_DEPTHS:
+        raise InvalidValue(f"bit_depth must be 8, 16 or 32, got {bit_depth!r}")
+    if bit_depth == 32 and fmt != "TIFF":
+        raise InvalidValue(
+            f"bit_depth 32 (float32) is written as TIFF only, not as {fmt}; use a .tif or "
+            f".tiff output, or bit_depth 8 or 16"
+        )
     if bit_depth == 16 and fmt not in ("PNG", "TIFF"):
         raise InvalidValue(
             f"bit_depth 16 is written as PNG or TIFF, not as {fmt}; use a .png or .tif "
@@ -271,21 +266,31 @@ def _checked_options(compress_level: int | None, quality: int | None) -> tuple[i
     return int(level), int(quality)
 
 
-def write_image(file, values: np.ndarray, fmt: str, bit_depth: int, level: int, quality: int):
-    """Quantise checked (H, W, C) ``values`` and encode them into the binary ``file``."""
+def write_image(
+    file,
+    values: np.ndarray,
+    fmt: str,
+    bit_depth: int,
+    level: int,
+    quality: int,
+    compression: str | None = None,
+    physical: PhysicalSize | None = None,
+):
+    """Quantise checked (H, W, C) ``values`` and encode them into ``file``: a binary file
+    object, or for TIFF also a path (tifffile writes it)."""
     channels = values.shape[2]
-    if bit_depth == 16 and (fmt == "PNG" or channels > 1):
-        quantised16 = to_uint16(values)
-        if fmt == "PNG":
-            file.write(_png16_bytes(quantised16, level))
+    if fmt == "TIFF":
+        if bit_depth == 32:
+            pixels = np.asarray(values, dtype=np.float32)
         else:
-            file.write(_tiff16_colour_bytes(quantised16))
+            pixels = to_uint16(values) if bit_depth == 16 else to_uint8(values)
+        write_tiff_image(file, pixels[:, :, 0] if channels == 1 else pixels, compression, physical)
         return
-    if bit_depth == 16:
-        picture = Image.fromarray(to_uint16(values[:, :, 0]))  # uint16 2-D: mode "I;16"
-    else:
-        quantised = to_uint8(values)
-        picture = Image.fromarray(quantised[:, :, 0] if channels == 1 else quantised)
+    if bit_depth == 16:  # PNG: Pillow writes no 16-bit colour, so every 16-bit PNG is ours
+        file.write(_png16_bytes(to_uint16(values), level))
+        return
+    quantised = to_uint8(values)
+    picture = Image.fromarray(quantised[:, :, 0] if channels == 1 else quantised)
     options = {"PNG": {"compress_level": level}, "JPEG": {"quality": quality}}
     options["WEBP"] = options["JPEG"]
     picture.save(file, format=fmt, **options.get(fmt, {}))

@@ -45,13 +45,15 @@ from .probe import (
     PrecisionWarning,
     SkippedFileWarning,
     VolumeInfo,
-    image_header,
     is_16bit_colour,
     natural_sort_key,
     open_image,
+    probe_image,
     probe_volume,
     warn_8_bits_read,
 )
+from .tiff import Selection, TiffPlan, read_tiff
+from .zarr_store import read_zarr
 
 __all__ = [
     "DEFAULT_PNG_COMPRESS_LEVEL",
@@ -70,16 +72,18 @@ __all__ = [
 # -- the memory guard ---------------------------------------------------------------------
 
 
-def _check_memory(info: VolumeInfo, memory_limit: int | None) -> None:
+def _check_memory(info: VolumeInfo, memory_limit: int | None, threads: int = 1) -> None:
+    """Refuse a volume whose float32 array and decoding buffers exceed the limit."""
     limit = model_memory_limit() if memory_limit is None else memory_limit
-    if limit is None or info.bytes_float32 <= limit:
+    needed = info.bytes_float32 + min(threads, info.depth) * info.scratch_bytes + info.mapped_bytes
+    if limit is None or needed <= limit:
         return
     why = "the default limit" if memory_limit is None else "memory_limit"
     d, h, w, c = info.shape
     raise InputError(
-        f"volume {str(info.path)!r} needs {format_bytes(info.bytes_float32)} as float32 "
-        f"({d} x {h} x {w} x {c}), more than the limit of {format_bytes(limit)} ({why}); "
-        f"use fewer or smaller slices, or raise the memory limit"
+        f"volume {str(info.path)!r} needs {format_bytes(needed)} to load as float32 "
+        f"({d} x {h} x {w} x {c}, and the pages being decoded), more than the limit of "
+        f"{format_bytes(limit)} ({why}); use fewer or smaller slices, or raise the memory limit"
     )
 
 
@@ -132,36 +136,57 @@ def _pixels_16bit_colour(path: Path, img: Image.Image) -> np.ndarray | None:
     return values if values.shape[:2] == (img.height, img.width) else None
 
 
-def _decode_file(path: Path, out: np.ndarray, tick: Callable[[int], object]) -> None:
+def _orient(values: np.ndarray, orientation: int) -> np.ndarray:
+    """Pixels stored with EXIF ``orientation`` turned upright, as
+    ``PIL.ImageOps.exif_transpose`` turns them (a view: flips and rotations only)."""
+    if orientation == 2:
+        return values[:, ::-1]
+    if orientation == 3:
+        return values[::-1, ::-1]
+    if orientation == 4:
+        return values[::-1]
+    if orientation == 5:
+        return values.swapaxes(0, 1)
+    if orientation == 6:
+        return np.rot90(values, k=-1)
+    if orientation == 7:
+        return values[::-1, ::-1].swapaxes(0, 1)
+    if orientation == 8:
+        return np.rot90(values, k=1)
+    return values
+
+
+def _decode_file(
+    path: Path, out: np.ndarray, orientation: int, tick: Callable[[int], object]
+) -> None:
     with open_image(path) as img:
-        if (img.height, img.width) != out.shape[:2]:
+        turned = orientation in (5, 6, 7, 8)
+        stored = (img.width, img.height) if turned else (img.height, img.width)
+        if stored != out.shape[:2]:
             raise InputError(
-                f"{str(path)!r} is {img.height}x{img.width}, the volume's slices are "
+                f"{str(path)!r} is {stored[0]}x{stored[1]}, the volume's slices are "
                 f"{out.shape[0]}x{out.shape[1]} (did it change while loading?)"
             )
+        values = None
         if is_16bit_colour(img):
             values = _pixels_16bit_colour(path, img)
-            if values is not None:
-                _scale_into(values, out)
-                tick(1)
-                return
-            warn_8_bits_read(path, "image")
-        try:
-            _scale_into(_pixels(img), out)
-        except (OSError, ValueError) as err:
-            raise InputError(f"cannot decode {str(path)!r}: {err}") from None
+            if values is None:
+                warn_8_bits_read(path, "image")
+        if values is None:
+            try:
+                values = _pixels(img)
+            except (OSError, ValueError) as err:
+                raise InputError(f"cannot decode {str(path)!r}: {err}") from None
+        _scale_into(_orient(values, orientation), out)
     tick(1)
 
 
-def _decode_pages(path: Path, pages: range, out: np.ndarray, tick: Callable[[int], object]) -> None:
-    with open_image(path) as img:
-        for page in pages:
-            img.seek(page)
-            try:
-                _scale_into(_pixels(img), out[page])
-            except (OSError, ValueError) as err:
-                raise InputError(f"cannot decode page {page} of {str(path)!r}: {err}") from None
-            tick(1)
+def _decode_tiff_slice(
+    path: Path, plan: TiffPlan, out: np.ndarray, tick: Callable[[int], object]
+) -> None:
+    """One TIFF of a folder of slices, through tifffile, into the (H, W, C) ``out``."""
+    read_tiff(path, plan, out[np.newaxis], 1, lambda n: None, _run_parallel)
+    tick(1)
 
 
 def _run_parallel(tasks: list, threads: int, progress: Callable[[int], object] | None) -> None:
@@ -203,6 +228,7 @@ def load_volume(
     progress: Callable[[int], object] | None = None,
     memory_limit: int | None = None,
     out: np.ndarray | None = None,
+    selection: Selection | None = None,
 ) -> np.ndarray:
     """Load a volume as a C-contiguous float32 (D, H, W, C) array.
 
@@ -218,10 +244,14 @@ def load_volume(
         (``tqdm.update`` fits).
     memory_limit : int, optional
         Largest float32 volume allowed, in bytes; default the model's limit in force
-        (:func:`stv_cli.model.memory.memory_limit`, 80% of physical memory unless set).
+        (:func:`stv_cli.model.memory.memory_limit`: the smaller of 80% of physical memory and
+        the cgroup limit, unless set).
     out : numpy.ndarray, optional
         A C-contiguous float32 array of the volume's shape to load into instead of a new one
         (a buffer reused across a batch, or page-locked memory to copy to a GPU from).
+    selection : Selection, optional
+        Timepoint, channels, pyramid level and value range of a TIFF or Zarr stack (see
+        :func:`probe_volume`); ignored when ``path`` is already a VolumeInfo.
 
     Raises
     ------
@@ -229,7 +259,7 @@ def load_volume(
         Anything :func:`probe_volume` raises; a volume larger than the limit (before any
         decoding, naming both sizes); a file that fails to decode.
     """
-    info = path if isinstance(path, VolumeInfo) else probe_volume(path)
+    info = path if isinstance(path, VolumeInfo) else probe_volume(path, selection)
     if memory_limit is not None and (isinstance(memory_limit, bool) or memory_limit <= 0):
         raise InvalidValue(f"memory_limit must be a positive number of bytes, got {memory_limit}")
     if threads is None:
@@ -237,7 +267,7 @@ def load_volume(
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise InvalidValue(f"threads must be an integer >= 1, got {threads!r}")
     if out is None:
-        _check_memory(info, memory_limit)
+        _check_memory(info, memory_limit, threads)
         out = np.empty(info.shape, dtype=np.float32)
     elif (
         not isinstance(out, np.ndarray)
@@ -250,7 +280,11 @@ def load_volume(
             f"{getattr(out, 'dtype', type(out).__name__)} {getattr(out, 'shape', '')}"
         )
 
-    if info.kind == "npy":
+    if info.kind == "tiff":
+        read_tiff(info.path, info.reader, out, threads, progress or (lambda n: None), _run_parallel)
+    elif info.kind == "zarr":
+        read_zarr(info.path, info.reader, out, threads, progress or (lambda n: None), _run_parallel)
+    elif info.kind == "npy":
         try:
             source = np.load(info.path, mmap_mode="r", allow_pickle=False)
         except (OSError, ValueError) as err:
@@ -263,16 +297,13 @@ def load_volume(
             _scale_into(np.asarray(source[z]), out[z])
             if progress is not None:
                 progress(1)
-    elif info.kind == "tiff" and info.depth == 1:  # read like a slice (16-bit colour exactly)
-        _run_parallel([(_decode_file, (info.path, out[0]))], 1, progress)
-    elif info.kind == "tiff":
-        # Each worker opens the file once and walks a contiguous run of pages.
-        chunk = -(-info.depth // threads)
-        runs = [range(s, min(s + chunk, info.depth)) for s in range(0, info.depth, chunk)]
-        tasks = [(_decode_pages, (info.path, run, out)) for run in runs]
-        _run_parallel(tasks, threads, progress)
     else:
-        tasks = [(_decode_file, (file, out[z])) for z, file in enumerate(info.files)]
+        tasks = [
+            (_decode_tiff_slice, (file, reader, out[z]))
+            if isinstance(reader, TiffPlan)
+            else (_decode_file, (file, out[z], reader))
+            for z, (file, reader) in enumerate(zip(info.files, info.reader, strict=True))
+        ]
         _run_parallel(tasks, threads, progress)
     return out
 
@@ -303,10 +334,14 @@ def load_same_size_images(paths: list[str | os.PathLike]) -> np.ndarray:
     files = [Path(p) for p in paths]
     if not files:
         raise InputError("no image files given")
-    shapes = []
+    shapes, readers = [], []
     for path in files:
-        with open_image(path) as img:
-            shapes.append(image_header(path, img, "image"))
+        try:
+            shape, reader = probe_image(path)
+        except InputError as err:
+            raise InputError(str(err)) from None  # NotAnImage too: a grid input must be one
+        shapes.append(shape)
+        readers.append(reader)
     first = shapes[0]
     for path, shape in zip(files, shapes, strict=True):
         if shape[:2] != first[:2]:
@@ -322,7 +357,18 @@ def load_same_size_images(paths: list[str | os.PathLike]) -> np.ndarray:
                 f"convert them to one mode first"
             )
     channels = 3 if any(s[2] == 3 for s in shapes) else first[2]
+    size = 4 * len(files) * first[0] * first[1] * channels
+    limit = model_memory_limit()
+    if limit is not None and size > limit:
+        raise InputError(
+            f"{len(files)} images of {first[0]}x{first[1]}x{channels} need {format_bytes(size)} "
+            f"as float32, more than the memory limit of {format_bytes(limit)}; use fewer or "
+            "smaller images, or raise --memory-limit"
+        )
     batch = np.empty((len(files), first[0], first[1], channels), dtype=np.float32)
-    for path, out in zip(files, batch, strict=True):
-        _decode_file(path, out, lambda n: None)
+    for path, reader, out in zip(files, readers, batch, strict=True):
+        if isinstance(reader, TiffPlan):
+            _decode_tiff_slice(path, reader, out, lambda n: None)
+        else:
+            _decode_file(path, out, reader, lambda n: None)
     return batch

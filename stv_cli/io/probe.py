@@ -9,19 +9,24 @@ The reading rules (channels, modes, what is skipped) are those of :mod:`stv_cli.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import InputError
+from .metadata import PhysicalSize
+from .tiff import Selection, TiffPlan, probe_tiff
+from .zarr_store import is_zarr, probe_zarr
 
 __all__ = [
     "PrecisionWarning",
+    "Selection",
     "SkippedFileWarning",
     "VolumeInfo",
     "natural_sort_key",
@@ -33,6 +38,10 @@ _TIFF_SUFFIXES = {".tif", ".tiff"}
 
 class SkippedFileWarning(UserWarning):
     """A file in an image folder is not an image and was skipped."""
+
+
+class NotAnImage(InputError):
+    """A file Pillow does not recognise as an image (a folder skips it, with a warning)."""
 
 
 class PrecisionWarning(UserWarning):
@@ -48,7 +57,7 @@ class VolumeInfo:
     """
 
     path: Path
-    kind: str  # "folder" | "tiff" | "npy"
+    kind: str  # "folder" | "tiff" | "npy" | "zarr"
     files: tuple[Path, ...]
     depth: int
     height: int
@@ -56,6 +65,18 @@ class VolumeInfo:
     channels: int
     bytes_float32: int
     skipped: tuple[Path, ...] = ()
+    #: the voxel size the file declares (TIFF/ImageJ/OME/OME-Zarr), or None
+    physical: PhysicalSize | None = None
+    #: what was read from the source: its axes (tifffile's letters), dtype, value scale
+    source: str = ""
+    #: how to read it: a TiffPlan or ZarrPlan (kind "tiff"/"zarr"); for a folder, one entry
+    #: per file (a TiffPlan for TIFF slices, else the file's EXIF orientation as an int)
+    reader: object = None
+    #: raw bytes one decoding thread holds besides the volume (a page, a chunk row)
+    scratch_bytes: int = 0
+    #: bytes the reader holds whatever the threads (a memory-mapped file: its pages count as
+    #: resident memory once read)
+    mapped_bytes: int = 0
 
     @property
     def shape(self) -> tuple[int, int, int, int]:
@@ -110,12 +131,33 @@ def warn_8_bits_read(path: Path, where: str) -> None:
     )
 
 
+#: EXIF orientations that swap height and width (5-8: transposed or turned by 90 degrees).
+_TURNED = {5, 6, 7, 8}
+
+
+def exif_orientation(img: Image.Image) -> int:
+    """The EXIF orientation of an open image (1 = as stored, 2-8 = flipped/turned), read from
+    its header; formats without EXIF give 1."""
+    try:
+        value = img.getexif().get(0x0112, 1)
+    except Exception:  # noqa: BLE001 - a broken EXIF block: the pixels are read as stored
+        return 1
+    return int(value) if value in range(1, 9) else 1
+
+
 def open_image(path: Path) -> Image.Image:
-    """Open an image file lazily (headers read); errors become :class:`InputError`."""
+    """Open an image file lazily (headers read); errors become :class:`InputError`.
+
+    Pillow's decompression-bomb guard (a fixed count of 179 megapixels) is switched off: the
+    memory guard, which runs on the header's size before anything is decoded, refuses an
+    image whose float32 pixels exceed ``--memory-limit`` and says how to raise it, so a large
+    but legitimate image (a 900-megapixel slide) is read when the limit allows it.
+    """
+    Image.MAX_IMAGE_PIXELS = None
     try:
         return Image.open(path)
-    except (UnidentifiedImageError, Image.DecompressionBombError) as err:
-        raise InputError(f"cannot read {str(path)!r} as an image: {err}") from None
+    except UnidentifiedImageError as err:
+        raise NotAnImage(f"cannot read {str(path)!r} as an image: {err}") from None
     except OSError as err:
         raise InputError(f"cannot read {str(path)!r}: {err}") from None
 
@@ -137,27 +179,23 @@ def _agree(shapes: list[tuple[int, int, int]], names: list[str], origin: Path) -
     return 3 if any(s[2] == 3 for s in shapes) else first[2]
 
 
-def _probe_folder(folder: Path) -> VolumeInfo:
+def _probe_folder(folder: Path, selection: Selection) -> VolumeInfo:
     entries = sorted(
         (p for p in folder.iterdir() if not p.name.startswith(".") and p.is_file()),
         key=lambda p: natural_sort_key(p.name),
     )
-    files, skipped, shapes = [], [], []
+    files, skipped, shapes, readers = [], [], [], []
+    plans: list[TiffPlan] = []
     for path in entries:
         try:
-            img = Image.open(path)
-        except UnidentifiedImageError:
+            shape, reader = probe_image(path, selection)
+        except NotAnImage:
             skipped.append(path)
             continue
-        except (OSError, Image.DecompressionBombError) as err:
-            raise InputError(f"cannot read {str(path)!r}: {err}") from None
-        with img:
-            if getattr(img, "n_frames", 1) > 1:
-                raise InputError(
-                    f"{str(path)!r} has {img.n_frames} frames; the images of a folder must be "
-                    f"single images (pass a multi-page TIFF on its own)"
-                )
-            shapes.append(image_header(path, img, "image"))
+        shapes.append(shape)
+        readers.append(reader)
+        if isinstance(reader, TiffPlan):
+            plans.append(reader)
         files.append(path)
     if skipped:
         names = ", ".join(p.name for p in skipped[:5]) + (", ..." if len(skipped) > 5 else "")
@@ -179,22 +217,106 @@ def _probe_folder(folder: Path) -> VolumeInfo:
         )
     channels = _agree(shapes, [p.name for p in files], folder)
     height, width = shapes[0][:2]
-    return _info(folder, "folder", files, len(files), height, width, channels, skipped)
+    physical = plans[0].physical if plans else None
+    source = f"{len(files)} image files"
+    if plans:
+        source += f" ({plans[0].dtype} TIFF, values {plans[0].scale.describe()})"
+    scratch = max((_page_bytes(p) for p in plans), default=4 * height * width * channels)
+    info = _info(folder, "folder", files, len(files), height, width, channels, skipped)
+    return replace(
+        info, physical=physical, source=source, reader=tuple(readers), scratch_bytes=scratch
+    )
 
 
-def _probe_tiff(path: Path) -> VolumeInfo:
-    shapes = []
+def probe_image(path: Path, selection: Selection | None = None) -> tuple[tuple, object]:
+    """One image file's ``((height, width, channels), reader)`` from its header: TIFF through
+    tifffile (reader: its TiffPlan), anything else through Pillow (reader: its EXIF
+    orientation, applied when it is read, so ``height`` and ``width`` are the upright ones).
+
+    Raises
+    ------
+    NotAnImage
+        Pillow does not recognise the file (a folder skips it).
+    InputError
+        An unreadable file, an unsupported mode, a file holding several images.
+    """
+    selection = selection or Selection()
+    if path.suffix.lower() in _TIFF_SUFFIXES:
+        plan = _probe_tiff_slice(path, selection)
+        return (plan.plan.height, plan.plan.width, plan.plan.channels), plan
     with open_image(path) as img:
-        try:
-            for page in range(getattr(img, "n_frames", 1)):
-                img.seek(page)
-                shapes.append(image_header(path, img, f"page {page}"))
-                if is_16bit_colour(img) and img.n_frames > 1:  # pages: Pillow, 8 bits
-                    warn_8_bits_read(path, f"page {page}")
-        except (OSError, EOFError, ValueError) as err:  # a broken page chain
-            raise InputError(f"cannot read page {len(shapes)} of {str(path)!r}: {err}") from None
-    channels = _agree(shapes, [f"page {k}" for k in range(len(shapes))], path)
-    return _info(path, "tiff", [path], len(shapes), *shapes[0][:2], channels, [])
+        if getattr(img, "n_frames", 1) > 1:
+            raise InputError(
+                f"{str(path)!r} has {img.n_frames} frames; the images of a folder must be "
+                f"single images (pass a multi-page TIFF on its own)"
+            )
+        height, width, channels = image_header(path, img, "image")
+        orientation = exif_orientation(img)
+    if orientation in _TURNED:
+        height, width = width, height
+    return (height, width, channels), orientation
+
+
+def _probe_tiff_slice(path: Path, selection: Selection) -> TiffPlan:
+    """A TIFF in a folder of slices: one image (one page, or one page per channel)."""
+    plan = probe_tiff(
+        path, Selection(channels=selection.channels, value_range=selection.value_range)
+    )
+    if plan.plan.depth != 1:
+        raise InputError(
+            f"{str(path)!r} holds {plan.plan.depth} images (axes {plan.plan.axes}); the images "
+            f"of a folder must be single images (pass a multi-page TIFF on its own)"
+        )
+    return plan
+
+
+def _page_bytes(plan: TiffPlan) -> int:
+    """What a decoding thread holds besides the volume: one decoded page, and a copy of it
+    where gathering its channels needs one (the float64 scaling works in 8 MiB blocks)."""
+    axes = dict(zip(plan.plan.axes, plan.plan.shape, strict=True))
+    values = math.prod(axes.get(a, 1) for a in plan.page_axes)
+    return 2 * values * plan.dtype.itemsize + (2**23 if not plan.scale.exact_pixels else 0)
+
+
+def _probe_tiff(path: Path, selection: Selection) -> VolumeInfo:
+    plan = probe_tiff(path, selection)
+    shape = plan.plan
+    info = _info(path, "tiff", [path], shape.depth, shape.height, shape.width, shape.channels, [])
+    source = (
+        f"TIFF axes {shape.axes} {tuple(shape.shape)} {plan.dtype}, values {plan.scale.describe()}"
+    )
+    scratch = 0 if plan.mapped_bytes else _page_bytes(plan)
+    return replace(
+        info,
+        physical=plan.physical,
+        source=source,
+        reader=plan,
+        scratch_bytes=scratch,
+        mapped_bytes=plan.mapped_bytes,
+    )
+
+
+def _probe_zarr(path: Path, selection: Selection) -> VolumeInfo:
+    plan = probe_zarr(path, selection)
+    shape = plan.plan
+    info = _info(path, "zarr", [path], shape.depth, shape.height, shape.width, shape.channels, [])
+    source = (
+        f"{plan.description}, axes {shape.axes} {tuple(shape.shape)} {plan.dtype}, values "
+        f"{plan.scale.describe()}"
+    )
+    row = (
+        plan.chunk_depth
+        * shape.height
+        * shape.width
+        * max(1, math.prod(n for a, n in zip(shape.axes, shape.shape, strict=True) if a in "CS"))
+    )
+    return replace(
+        info,
+        physical=plan.physical,
+        source=source,
+        reader=plan,
+        scratch_bytes=2 * row * plan.dtype.itemsize + 2**23,
+    )
 
 
 def _probe_npy(path: Path) -> VolumeInfo:
@@ -221,7 +343,9 @@ def _probe_npy(path: Path) -> VolumeInfo:
             f"{str(path)!r} has shape {shape}; a volume must be (D, H, W) or (D, H, W, C), "
             f"channels last with C in 1..4 and no zero size (np.moveaxis fixes channels-first)"
         )
-    return _info(path, "npy", [path], *shape, [])
+    info = _info(path, "npy", [path], *shape, [])
+    # a .npy is memory-mapped and read slice by slice: its pages become resident
+    return replace(info, mapped_bytes=int(np.prod(shape)) * dtype.itemsize)
 
 
 def _info(path, kind, files, depth, height, width, channels, skipped) -> VolumeInfo:
@@ -231,13 +355,18 @@ def _info(path, kind, files, depth, height, width, channels, skipped) -> VolumeI
     )
 
 
-def probe_volume(path: str | os.PathLike) -> VolumeInfo:
+def probe_volume(path: str | os.PathLike, selection: Selection | None = None) -> VolumeInfo:
     """Describe a volume on disk from its headers, without decoding any pixels.
 
     Parameters
     ----------
     path : str or os.PathLike
-        A folder of images, a (multi-page) ``.tif``/``.tiff`` file or a ``.npy`` file.
+        A folder of images, a TIFF (``.tif``/``.tiff``: single or multi-page, ImageJ, OME), a
+        Zarr store or OME-Zarr image (a ``.zarr`` folder) or a ``.npy`` file.
+    selection : Selection, optional
+        The timepoint, channels, pyramid level and value range to read
+        (:class:`stv_cli.io.tiff.Selection`; ``--timepoint``, ``--channels``, ``--level``,
+        ``--input-range``).
 
     Returns
     -------
@@ -253,16 +382,39 @@ def probe_volume(path: str | os.PathLike) -> VolumeInfo:
         folder without images.
     """
     target = Path(path)
+    selection = selection or Selection()
     if target.is_dir():
-        return _probe_folder(target)
+        if is_zarr(target):
+            return _probe_zarr(target, selection)
+        _refuse_selection(target, selection, "a folder of slices", allow=("channels", "range"))
+        return _probe_folder(target, selection)
     if not target.exists():
         raise InputError(f"input {str(target)!r} does not exist")
     suffix = target.suffix.lower()
     if suffix == ".npy":
+        _refuse_selection(target, selection, "a .npy array", allow=())
         return _probe_npy(target)
     if suffix in _TIFF_SUFFIXES:
-        return _probe_tiff(target)
+        return _probe_tiff(target, selection)
     raise InputError(
-        f"input {str(target)!r} is not a volume: use a folder of images, a multi-page TIFF "
-        f"(.tif/.tiff) or a .npy array (D, H, W[, C])"
+        f"input {str(target)!r} is not a volume: use a folder of images, a TIFF stack "
+        f"(.tif/.tiff), a Zarr or OME-Zarr store (.zarr) or a .npy array (D, H, W[, C])"
     )
+
+
+def _refuse_selection(path: Path, selection: Selection, what: str, allow: tuple) -> None:
+    """Options that choose along axes a source does not have are errors, not ignored."""
+    given = {
+        "timepoint": selection.timepoint is not None,
+        "channels": selection.channels is not None,
+        "level": selection.level != 0,
+        "range": selection.value_range is not None,
+    }
+    names = {"timepoint": "--timepoint", "channels": "--channels", "level": "--level",
+             "range": "--input-range"}  # fmt: skip
+    refused = [names[k] for k, v in given.items() if v and k not in allow]
+    if refused:
+        raise InputError(
+            f"{str(path)!r} is {what}, which has no axes to choose from: "
+            f"{', '.join(refused)} applies to TIFF and Zarr stacks"
+        )

@@ -16,7 +16,8 @@ import numpy as np
 
 from ..errors import InvalidDimensions, InvalidValue
 
-# The limit set for this thread/context; None: 80% of physical memory. A context variable, not
+# The limit set for this thread/context; None: the default limit (default_memory_limit: the
+# smaller of 80% of physical memory and the cgroup's limit). A context variable, not
 # a module global, so a run context applied in one worker thread does not leak into another.
 _limit: contextvars.ContextVar[int | None] = contextvars.ContextVar(
     "stv_memory_limit", default=None
@@ -36,17 +37,93 @@ def physical_memory_bytes() -> int | None:
         return None
 
 
+#: A cgroup limit at or above this means "no limit" (cgroup v1 writes 2**63 rounded to pages).
+_UNLIMITED = 2**60
+
+
+def cgroup_memory_bytes(
+    root: str = "/sys/fs/cgroup", proc: str = "/proc/self/cgroup"
+) -> int | None:
+    """The memory limit of this process's cgroup (a container's, a SLURM job's), or None.
+
+    cgroup v2: ``memory.max`` of the process's group (``max`` is no limit); cgroup v1:
+    ``memory.limit_in_bytes`` of its memory group (a huge value is no limit). Both are looked
+    for under the group's path and at the root of the mount (a container sees its own group
+    there).
+    """
+    try:
+        with open(proc, encoding="ascii") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        lines = []
+    candidates = []
+    for line in lines:
+        parts = line.split(":", 2)
+        if len(parts) != 3:
+            continue
+        _, controllers, group = parts
+        group = group.strip("/")
+        if controllers == "":  # v2, the unified hierarchy
+            candidates += [
+                os.path.join(root, group, "memory.max"),
+                os.path.join(root, "memory.max"),
+            ]
+        elif "memory" in controllers.split(","):
+            base = os.path.join(root, "memory")
+            candidates += [
+                os.path.join(base, group, "memory.limit_in_bytes"),
+                os.path.join(base, "memory.limit_in_bytes"),
+            ]
+    for candidate in candidates:
+        try:
+            with open(candidate, encoding="ascii") as handle:
+                text = handle.read().strip()
+        except OSError:
+            continue
+        if text == "max":
+            return None
+        try:
+            value = int(text)
+        except ValueError:
+            continue
+        return None if value >= _UNLIMITED else value
+    return None
+
+
+def default_memory_limit() -> int | None:
+    """The smaller of 80% of physical RAM and the cgroup's memory limit (None: neither known)."""
+    physical = physical_memory_bytes()
+    limits = [int(physical * 0.8)] if physical is not None else []
+    cgroup = cgroup_memory_bytes()
+    if cgroup is not None:
+        limits.append(cgroup)
+    return min(limits) if limits else None
+
+
 def memory_limit() -> int | None:
-    """The limit in force: :func:`set_memory_limit`'s value, else 80% of physical RAM."""
+    """The limit in force: :func:`set_memory_limit`'s value, else :func:`default_memory_limit`
+    (the smaller of 80% of physical RAM and the cgroup's limit)."""
     override = _limit.get()
     if override is not None:
         return override
-    physical = physical_memory_bytes()
-    return None if physical is None else int(physical * 0.8)
+    return default_memory_limit()
+
+
+def process_rss_bytes() -> int | None:
+    """This process's resident memory now (``VmRSS``), or None where /proc does not say."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
 
 
 def set_memory_limit(limit_bytes: int | None) -> None:
-    """Set the largest output (bytes) a volume operation may allocate; None restores 80% of RAM.
+    """Set the largest output (bytes) a volume operation may allocate; None restores the
+    default (the smaller of 80% of RAM and the cgroup's limit).
 
     Raises
     ------
@@ -58,7 +135,7 @@ def set_memory_limit(limit_bytes: int | None) -> None:
 
 @contextlib.contextmanager
 def use_memory_limit(limit_bytes: int | None) -> Iterator[int | None]:
-    """Run a block with :func:`set_memory_limit`'s ``limit_bytes`` in force (None: 80% of RAM).
+    """Run a block with :func:`set_memory_limit`'s ``limit_bytes`` in force (None: the default).
 
     The previous limit comes back when the block ends; yields the limit in force.
     """

@@ -10,13 +10,15 @@ slice grid          DIR/name_grid.EXT          FILE_grid.EXT
 depth weights       DIR/name_weights.json      FILE_weights.json
 weights bar chart   DIR/name_weights.png       FILE_weights.png
 telemetry           DIR/name_telemetry.json    FILE_telemetry.json
-refined volume      DIR/name_volume.npy        FILE_volume.npy
+refined volume      DIR/name_volume.VOL        FILE_volume.VOL
 ==================  =========================  ==============================
+
+``VOL`` is ``--volume-format``: ``npy`` (default), ``zarr`` (a folder) or ``tif``.
 
 ``decode`` writes one image per latent, ``name_000.EXT``, ``name_001.EXT``, ... (``-o FILE``
 with a single latent: ``FILE`` itself), and ``name_grid.EXT`` holds all of a file's latents.
-Every writer here is atomic (a temporary file beside the target, then a rename) and refuses
-an existing file unless told it may replace it.
+Every writer here is atomic (a temporary file or folder beside the target, then a rename)
+and refuses an existing output unless told it may replace it.
 """
 
 from __future__ import annotations
@@ -29,17 +31,26 @@ import numpy as np
 from ..executors.batch import SkipInput
 
 if TYPE_CHECKING:
+    from ..io.metadata import PhysicalSize
     from .settings import GridSettings, OutputSettings
 
 F32 = np.float32
 
 
 def input_name(path: Path) -> str:
-    """The name outputs of ``path`` are called after: a folder's name, a file's stem."""
-    path = Path(path)
+    """The name outputs of ``path`` are called after: a folder's name, a file's stem (a
+    ``.zarr`` store's stem too); one timepoint of a stack (``movie.tif#t=3``) adds
+    ``_t003``."""
+    from ..io.inputs import split_timepoint, timepoint_suffix
+
+    path, timepoint = split_timepoint(path)
+    if timepoint is not None:
+        return input_name(path) + timepoint_suffix(timepoint)
     if path.name in ("", ".", ".."):  # "." or "..": the folder's own name, not ".png"
         path = path.resolve()
-    return path.name if path.is_dir() else path.stem
+    if path.is_dir() and path.suffix.lower() != ".zarr":
+        return path.name
+    return path.stem
 
 
 def output_paths(output: OutputSettings, name: str) -> dict[str, Path]:
@@ -56,7 +67,7 @@ def output_paths(output: OutputSettings, name: str) -> dict[str, Path]:
         "weights": (output.weights, "_weights.json"),
         "weights_plot": (output.weights_plot, "_weights.png"),
         "telemetry": (output.telemetry, "_telemetry.json"),
-        "volume": (output.save_volume, "_volume.npy"),
+        "volume": (output.save_volume, f"_volume.{output.volume_format}"),
     }
     for kind, (wanted, suffix) in extras.items():
         if wanted:
@@ -105,9 +116,18 @@ def without_alpha(images: np.ndarray, path: Path) -> np.ndarray:
     return images[..., :3]
 
 
-def write_image(path: Path, image: np.ndarray, output: OutputSettings, replace: bool) -> Path:
-    """Write one float image in [0, 1] (quantised as SPEC Part G step 5), atomically."""
-    from ..io.images import save_array_image
+def write_image(
+    path: Path,
+    image: np.ndarray,
+    output: OutputSettings,
+    replace: bool,
+    *,
+    physical: PhysicalSize | None = None,
+) -> Path:
+    """Write one float image, atomically: in [0, 1] quantised as SPEC Part G step 5 at 8 or
+    16 bits, or its float32 values at 32 (TIFF); TIFF compressed as ``output.compression``
+    says and, with ``physical`` (the size of a pixel), carrying the scale."""
+    from ..io.image_write import save_array_image
 
     save_array_image(
         path,
@@ -115,12 +135,26 @@ def write_image(path: Path, image: np.ndarray, output: OutputSettings, replace: 
         bit_depth=output.bit_depth,
         compress_level=output.compress_level,
         overwrite=replace,
+        compression=output.compression,
+        physical=physical,
     )
     return Path(path)
 
 
-def write_grid(path, images, grid: GridSettings, output: OutputSettings, replace: bool) -> Path:
-    """Write the grid of ``images`` (B, H, W, C), atomically."""
+def write_grid(
+    path,
+    images,
+    grid: GridSettings,
+    output: OutputSettings,
+    replace: bool,
+    *,
+    physical: PhysicalSize | None = None,
+) -> Path:
+    """Write the grid of ``images`` (B, H, W, C), atomically, as :func:`write_image` writes.
+
+    ``physical`` is the size of one pixel of the cells (tiling does not rescale them); give
+    it only when every cell has that scale, without a slice step that means nothing here.
+    """
     from ..io.grid import save_image
 
     save_image(
@@ -129,9 +163,34 @@ def write_grid(path, images, grid: GridSettings, output: OutputSettings, replace
         bit_depth=output.bit_depth,
         compress_level=output.compress_level,
         overwrite=replace,
+        compression=output.compression,
+        physical=physical,
         **grid.options(),
     )
     return Path(path)
+
+
+def write_volume(
+    path: Path,
+    voxels: np.ndarray,
+    output: OutputSettings,
+    replace: bool,
+    *,
+    physical: PhysicalSize | None = None,
+) -> Path:
+    """Write the refined (D, H, W, C) volume as ``output.volume_format`` (npy, zarr, tif),
+    atomically; zarr and tif carry ``physical`` (the voxel size), tif is compressed as
+    ``output.compression`` says."""
+    from ..io.volume_write import save_volume
+
+    return save_volume(
+        path,
+        voxels,
+        output.volume_format,
+        physical=physical,
+        compression=output.compression,
+        overwrite=replace,
+    )
 
 
 def write_json(path: Path, data, replace: bool) -> Path:

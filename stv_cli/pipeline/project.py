@@ -7,7 +7,9 @@ and projects (:mod:`.stages`) and writes every output atomically (:mod:`.outputs
 
 from __future__ import annotations
 
+from dataclasses import replace as replace_fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,11 +21,15 @@ from .outputs import (
     write_grid,
     write_image,
     write_json,
+    write_volume,
     write_weights_plot,
 )
 from .settings import ProjectSettings
 from .stages import check_refined_memory, check_views, project_volume, refine, settings_record
 from .workspace import Workspace
+
+if TYPE_CHECKING:
+    from ..io.metadata import PhysicalSize
 
 
 def run_project_input(
@@ -47,19 +53,32 @@ def run_project_input(
         limit, a view count that differs from the depth.
     """
     with applied(context):
-        return _project_input(Path(path), settings, workspace or Workspace(), context)
+        return _project_input(path, settings, workspace or Workspace(), context)
 
 
-def _project_input(path: Path, settings, workspace: Workspace, context) -> list[Path]:
+def _project_input(path, settings, workspace: Workspace, context) -> list[Path]:
     from ..io.images import probe_volume
+    from ..io.inputs import split_timepoint
 
     out = settings.output
     paths = output_paths(out, input_name(path))
     replace = claim_outputs(list(paths.values()), out)
 
-    info = probe_volume(path)
+    path, timepoint = split_timepoint(path)
+    selection = settings.selection
+    if timepoint is not None:  # one timepoint of --split-time
+        selection = replace_fields(selection, timepoint=timepoint)
+    info = probe_volume(path, selection)
     shape = (info.depth, info.height, info.width, info.channels)
-    check_refined_memory(shape, settings.refine)
+    check_refined_memory(
+        shape,
+        settings.refine,
+        decode_scratch=info.scratch_bytes,
+        threads=_load_threads(context or RunContext(), info),
+        mapped=info.mapped_bytes,
+        grid=out.grid,
+        bit_depth=out.bit_depth,
+    )
     final_depth = settings.refine.stage_shapes(shape)[-1][0]
     if settings.projection.views is not None:
         fusion = workspace.views_file(settings.projection.views)
@@ -68,10 +87,14 @@ def _project_input(path: Path, settings, workspace: Workspace, context) -> list[
     volume = _load(info, shape, workspace, context or RunContext())
     volume = refine(volume, settings.refine, workspace)
     image, weights = project_volume(volume, settings.projection, workspace)
+    physical = refined_physical(info, settings.refine)
 
-    written = [write_image(paths["image"], image, out, replace)]
+    written = [write_image(paths["image"], image, out, replace, physical=physical)]
     if "grid" in paths:
-        written.append(write_grid(paths["grid"], volume.voxels, settings.grid, out, replace))
+        cells = None if physical is None else replace_fields(physical, z=None)  # no slice step
+        written.append(
+            write_grid(paths["grid"], volume.voxels, settings.grid, out, replace, physical=cells)
+        )
     if "weights" in paths:
         record = {
             "input": str(path),
@@ -80,6 +103,8 @@ def _project_input(path: Path, settings, workspace: Workspace, context) -> list[
             "projection": settings_record(settings.projection),
             "refine": settings_record(settings.refine),
         }
+        if physical is not None and physical.known:
+            record["physical"] = physical.as_dict()  # the refined voxel the weights describe
         written.append(write_json(paths["weights"], record, replace))
     if "weights_plot" in paths:
         written.append(write_weights_plot(paths["weights_plot"], weights, replace))
@@ -87,10 +112,31 @@ def _project_input(path: Path, settings, workspace: Workspace, context) -> list[
         report = {"input": str(path), **volume.telemetry_report().as_dict()}
         written.append(write_json(paths["telemetry"], report, replace))
     if "volume" in paths:
-        from ..io.atomic import save_npy
-
-        written.append(save_npy(paths["volume"], volume.voxels, overwrite=replace))
+        written.append(
+            write_volume(paths["volume"], volume.voxels, out, replace, physical=physical)
+        )
     return written
+
+
+def refined_physical(info, refine_settings) -> PhysicalSize | None:
+    """The voxel size of the refined volume: the input's (``info.physical``) after the
+    upscale (x, y divided by it) and the interpolation passes along Z (each halves z; none
+    run on a single slice, as :meth:`RefineSettings.stage_shapes` says). None when the input
+    declares no size."""
+    physical = getattr(info, "physical", None)
+    if physical is None:
+        return None
+    interpolates = refine_settings.interpolate and info.depth > 1
+    passes = refine_settings.interpolate_passes if interpolates else 0
+    return physical.refined(refine_settings.upscale, passes)
+
+
+def _load_threads(context: RunContext, info) -> int:
+    """How many threads decode the stack: ``--threads``, else min(8, CPUs), at most D."""
+    import os
+
+    threads = context.threads or min(8, os.cpu_count() or 1)
+    return max(1, min(int(threads), info.depth))
 
 
 def _load(info, shape, workspace: Workspace, context: RunContext):

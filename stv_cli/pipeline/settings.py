@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..io.tiff import Selection
 from ..model.refine import refined_depth
 
 __all__ = [
@@ -93,8 +94,9 @@ class OutputSettings:
     out: Path
     to_directory: bool = True
     image_format: str = "png"
-    bit_depth: int = 8
-    compress_level: int | None = None
+    bit_depth: int = 8  # 8, 16 (png, tif) or 32 (float32 tif)
+    compress_level: int | None = None  # PNG's zlib level; None: the writer's default
+    compression: str | None = None  # TIFF's: none, zlib, zstd, lzw; None: zlib
     overwrite: bool = False
     skip_existing: bool = False
     grid: bool = False
@@ -102,6 +104,7 @@ class OutputSettings:
     weights_plot: bool = False
     telemetry: bool = False
     save_volume: bool = False
+    volume_format: str = "npy"  # of save_volume: npy, zarr or tif
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,8 @@ class ProjectSettings:
     refine: RefineSettings = field(default_factory=RefineSettings)
     projection: ProjectionSettings = field(default_factory=ProjectionSettings)
     grid: GridSettings = field(default_factory=GridSettings)
+    #: what to read from TIFF and Zarr stacks (timepoint, channels, level, value range)
+    selection: Selection = field(default_factory=Selection)
 
 
 @dataclass(frozen=True)

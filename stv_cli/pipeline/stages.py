@@ -8,7 +8,7 @@ any input is loaded (:func:`check_refined_memory`, :func:`check_views`).
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +17,7 @@ from ..backend import device_memory
 from ..errors import InvalidDimensions, ShapeMismatch
 from ..model.diffuser import ZDiffuser
 from ..model.generator import ResonanceGenerator
-from ..model.memory import describe_bytes, estimate_volume_bytes, memory_limit
+from ..model.memory import describe_bytes, estimate_volume_bytes, format_bytes, memory_limit
 from ..model.projector import VisionProjector
 from ..model.refine import refined_depth
 from ..model.resonance import DifferentialResonance
@@ -121,29 +121,136 @@ def project_volume(volume, settings: ProjectionSettings, workspace: Workspace | 
     return image, weights
 
 
-def check_refined_memory(
-    shape: tuple[int, ...], refine_settings: RefineSettings, what: str | None = None
-) -> None:
-    """Refuse, before loading, a run whose refinement would exceed the memory limit.
+@dataclass(frozen=True)
+class MemoryEstimate:
+    """The memory one input's run holds at once, phase by phase (bytes).
 
-    The peak is the largest input-plus-output pair of consecutive stages (each stage reads one
-    volume and writes the next). ``what`` (the input) starts the message when given; a batch
-    names the input itself, so the pipeline leaves it out.
+    ``loading``: the float32 volume and each decoding thread's raw page or chunk;
+    ``refining``: the input, every stage's output (the workspace keeps them for the next input
+    of the batch) and the largest transient of a stage (the diffusion's scratch, the previous
+    pass of a multi-pass interpolation); ``writing``: what is alive while the outputs are made
+    (the refined volume and its stage buffers, the picture, a grid and its quantised copy).
+    """
+
+    loading: int
+    refining: int
+    writing: int
+
+    @property
+    def peak(self) -> int:
+        return max(self.loading, self.refining, self.writing)
+
+    def describe(self) -> str:
+        phases = {"loading": self.loading, "refining": self.refining, "writing": self.writing}
+        worst = max(phases, key=phases.get)
+        return (
+            f"an estimated {describe_bytes(self.peak)} at its peak (while {worst}; loading "
+            f"{format_bytes(self.loading)}, refining {format_bytes(self.refining)}, writing "
+            f"{format_bytes(self.writing)})"
+        )
+
+
+def estimate_run_memory(
+    shape: tuple[int, ...],
+    refine_settings: RefineSettings,
+    *,
+    decode_scratch: int = 0,
+    threads: int = 1,
+    mapped: int = 0,
+    grid: bool = False,
+    bit_depth: int = 8,
+) -> MemoryEstimate:
+    """What one input of ``shape`` (D, H, W, C) holds at once (see :class:`MemoryEstimate`).
+
+    ``decode_scratch``: raw bytes one loading thread holds besides the volume (a decoded page
+    or chunk row, ``VolumeInfo.scratch_bytes``), for ``threads`` threads; ``mapped``: bytes of
+    a memory-mapped source, resident once read (``VolumeInfo.mapped_bytes``); ``grid``: a grid
+    of the refined slices is written (make_grid's float32 picture, RGB for grey slices, and
+    its quantised copy); ``bit_depth``: of the pictures written (their quantised array and the
+    encoder's copy of it).
     """
     shapes = refine_settings.stage_shapes(tuple(shape))
     sizes = [estimate_volume_bytes(*s) for s in shapes]
-    peak = max([sizes[0]] + [a + b for a, b in zip(sizes, sizes[1:], strict=False)])
-    check_device_memory(shapes, peak, what)
+    volume = sizes[0]
+    loading = volume + max(1, int(threads)) * int(decode_scratch) + int(mapped)
+    # the workspace keeps the diffusion, the last interpolation pass and the upscale
+    kept, transient = [], 0
+    if refine_settings.diffuse_iterations > 0:
+        kept.append(volume)
+        transient = max(transient, volume)  # the kernel's second buffer between passes
+    d = shape[0]
+    if refine_settings.interpolate and d > 1 and refine_settings.interpolate_passes > 0:
+        passes = refine_settings.interpolate_passes
+        depths = [refined_depth(d, k) for k in range(1, passes + 1)]
+        per_slice = estimate_volume_bytes(1, *shape[1:])
+        kept.append(depths[-1] * per_slice)
+        if passes > 1:  # pass k is made while pass k - 1 is alive
+            transient = max(transient, depths[-2] * per_slice)
+    if refine_settings.upscale > 1:
+        kept.append(sizes[-1])
+    refining = volume + sum(kept) + transient
+    final = sizes[-1]
+    picture = estimate_volume_bytes(1, *shapes[-1][1:])
+    channels = shapes[-1][3]
+    writing = volume + sum(kept) + picture + _encoded(picture, channels, bit_depth)
+    if grid:
+        colour = 3 if channels == 1 else 1  # grey slices are gridded as RGB
+        # make_grid's float32 picture, its quantised pixels and the encoder's copy of them
+        writing += final * colour + _encoded(final * colour, 3 if colour == 3 else channels,
+                                             bit_depth)  # fmt: skip
+    return MemoryEstimate(loading, max(refining, loading), writing)
+
+
+def _encoded(float_bytes: int, channels: int, bit_depth: int) -> int:
+    """Bytes a picture of ``float_bytes`` float32 bytes takes while it is written: its quantised
+    pixels, and the encoder's copy of them (Pillow holds 8-bit RGB as 4 bytes a pixel)."""
+    values = float_bytes // 4
+    if bit_depth == 32:
+        return values * 4  # tifffile's compressed copy, at most the picture's size
+    pixels = values * (bit_depth // 8)
+    copy = (values // 3) * 4 if channels == 3 and bit_depth == 8 else pixels
+    return pixels + copy
+
+
+def check_refined_memory(
+    shape: tuple[int, ...],
+    refine_settings: RefineSettings,
+    what: str | None = None,
+    *,
+    decode_scratch: int = 0,
+    threads: int = 1,
+    mapped: int = 0,
+    grid: bool = False,
+    bit_depth: int = 8,
+) -> MemoryEstimate:
+    """Refuse, before loading, a run whose buffers would exceed the memory limit.
+
+    The estimate (:func:`estimate_run_memory`) counts every buffer the run holds at once, not
+    only the volume: the decoded pages, each refinement stage and its scratch, the outputs.
+    ``what`` (the input) starts the message when given; a batch names the input itself, so the
+    pipeline leaves it out. Returns the estimate.
+    """
+    shapes = refine_settings.stage_shapes(tuple(shape))
+    estimate = estimate_run_memory(
+        shape,
+        refine_settings,
+        decode_scratch=decode_scratch,
+        threads=threads,
+        mapped=mapped,
+        grid=grid,
+        bit_depth=bit_depth,
+    )
+    check_device_memory(shapes, max(estimate_volume_bytes(*s) for s in shapes), what)
     limit = memory_limit()
-    if limit is not None and peak > limit:
+    if limit is not None and estimate.peak > limit:
         raise InvalidDimensions(
-            f"{what + ': ' if what else ''}refining {shapes[0]} to {shapes[-1]} needs an estimated "
-            f"{describe_bytes(peak)} at its peak, more than the memory limit of "
-            f"{describe_bytes(limit)}; "
+            f"{what + ': ' if what else ''}refining {shapes[0]} to {shapes[-1]} needs "
+            f"{estimate.describe()}, more than the memory limit of {describe_bytes(limit)}; "
             "use a smaller --upscale, fewer --interpolate-passes or a smaller input (decode: "
-            "smaller --depth, --height, --width), "
+            "smaller --depth, --height, --width), fewer --threads, "
             "or raise --memory-limit"
         )
+    return estimate
 
 
 def check_device_memory(shapes: list[tuple[int, ...]], peak: int, what: str | None) -> None:

@@ -83,3 +83,25 @@ def test_grid_reads_16_bit_grey_at_full_precision(tmp_path):
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     np.testing.assert_array_equal(read_png(tmp_path / "g.png"), np.hstack([values, values]))
+
+
+def test_grid_tif_compression_and_float32(tmp_path):
+    import tifffile
+
+    from stv_cli.io.grid import make_grid
+
+    pixels = np.random.default_rng(2).integers(0, 65536, (2, 5, 4), dtype=np.uint16)
+    for k in range(2):
+        tifffile.imwrite(tmp_path / f"i{k}.tif", pixels[k])
+    inputs = [tmp_path / "i0.tif", tmp_path / "i1.tif"]
+    result = run("grid", *inputs, "-o", tmp_path / "g.tif", "--compression", "lzw")
+    assert result.exit_code == 0, result.output
+    with tifffile.TiffFile(tmp_path / "g.tif") as tif:
+        assert tif.pages[0].compression == tifffile.COMPRESSION.LZW
+    result = run("grid", *inputs, "-o", tmp_path / "f.tif", "--bit-depth", "32", "--keep-grey")
+    assert result.exit_code == 0, result.output
+    expected = make_grid(pixels[..., None] / np.float32(65535), keep_grey=True)
+    np.testing.assert_array_equal(tifffile.imread(tmp_path / "f.tif"), expected[..., 0])
+    result = run("grid", *inputs, "-o", tmp_path / "f.png", "--bit-depth", "32")
+    assert result.exit_code == 2
+    assert "need tif or tiff" in result.output

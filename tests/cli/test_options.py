@@ -6,6 +6,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from stv_cli.cli import options as options_module
 from stv_cli.cli.model_options import projection_options, projector_options, refinement_options
 from stv_cli.cli.options import grid_options
 from stv_cli.cli.param_types import BoundedInt, ByteSize, FiniteFloat
@@ -120,3 +121,37 @@ def test_projection_options_are_projector_options_plus_resonance_and_views():
         "hidden_dim",
         "views",
     ]
+
+
+def test_output_choices_match_the_writers():
+    from stv_cli.cli import options
+    from stv_cli.io.tiff_write import TIFF_COMPRESSIONS
+    from stv_cli.io.volume_write import VOLUME_FORMATS
+
+    assert options.TIFF_COMPRESSIONS == TIFF_COMPRESSIONS
+    assert options.VOLUME_FORMATS == VOLUME_FORMATS
+
+
+@click.command()
+@options_module.bit_depth_option()
+@options_module.compression_option()
+@options_module.volume_format_option()
+def outputs(**options):
+    click.echo(repr(sorted(options.items())))
+
+
+def test_output_option_defaults_and_choices():
+    result = CliRunner().invoke(outputs, [])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == repr(
+        [("bit_depth", "8"), ("compression", None), ("volume_format", "npy")]
+    )
+    result = CliRunner().invoke(outputs, ["--bit-depth", "32", "--compression", "ZSTD"])
+    assert "('bit_depth', '32')" in result.output and "('compression', 'zstd')" in result.output
+    for args, option in (
+        (["--bit-depth", "12"], "--bit-depth"),
+        (["--compression", "jpeg"], "--compression"),
+        (["--volume-format", "h5"], "--volume-format"),
+    ):
+        result = CliRunner().invoke(outputs, args)
+        assert result.exit_code == 2 and option in result.output

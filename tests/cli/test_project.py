@@ -258,3 +258,111 @@ def test_a_folder_of_stacks_says_to_pass_each_stack(tmp_path):
         ).exit_code
         == 0
     )
+
+
+def _float_projection(stack: Path) -> np.ndarray:
+    """The library's projection of ``stack`` as float32, before any quantisation."""
+    from stv_cli.io.images import load_volume
+    from stv_cli.model.projector import VisionProjector
+    from stv_cli.model.resonance import DifferentialResonance
+    from stv_cli.model.volume import ZSpaceVolume
+
+    volume = ZSpaceVolume(load_volume(stack))
+    return VisionProjector().project(volume, DifferentialResonance.uniform())
+
+
+def test_project_tif_end_to_end_is_compressed(tmp_path):
+    import tifffile
+
+    stack = make_stack(tmp_path / "stack", channels=3)
+    result = run("project", stack, "-o", tmp_path / "out", "--format", "tif", "--grid")
+    assert result.exit_code == 0, result.output
+    with tifffile.TiffFile(tmp_path / "out" / "stack.tif") as tif:
+        assert tif.pages[0].compression == tifffile.COMPRESSION.ADOBE_DEFLATE
+        assert tif.pages[0].predictor == tifffile.PREDICTOR.HORIZONTAL
+        np.testing.assert_array_equal(tif.asarray(), library_projection(stack))
+    result = run(
+        "project", stack, "-o", tmp_path / "z.tif", "--compression", "zstd", "--bit-depth", "16"
+    )
+    assert result.exit_code == 0, result.output
+    with tifffile.TiffFile(tmp_path / "z.tif") as tif:
+        assert tif.pages[0].compression == tifffile.COMPRESSION.ZSTD
+        assert tif.pages[0].dtype == np.uint16
+
+
+def test_project_bit_depth_32_writes_the_float_values(tmp_path):
+    import tifffile
+
+    stack = make_stack(tmp_path / "stack", depth=5)
+    result = run("project", stack, "-o", tmp_path / "p.tif", "--bit-depth", "32")
+    assert result.exit_code == 0, result.output
+    pixels = tifffile.imread(tmp_path / "p.tif")
+    assert pixels.dtype == np.float32
+    np.testing.assert_array_equal(pixels, _float_projection(stack)[..., 0])
+
+
+@pytest.mark.parametrize("target", ["p.png", "p.jpg", "out/"])
+def test_project_bit_depth_32_outside_tif_is_a_usage_error(tmp_path, target):
+    stack = make_stack(tmp_path / "stack")
+    result = run("project", stack, "-o", f"{tmp_path}/{target}", "--bit-depth", "32")
+    assert result.exit_code == 2, result.output
+    assert "32-bit (float32) images need tif or tiff" in result.output
+    assert "--bit-depth" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["stack"]
+
+
+def test_project_compression_is_a_choice(tmp_path):
+    stack = make_stack(tmp_path / "stack")
+    result = run("project", stack, "-o", tmp_path / "p.tif", "--compression", "jpeg")
+    assert result.exit_code == 2
+    assert "--compression" in result.output and "zstd" in result.output
+
+
+@pytest.mark.parametrize("volume_format", ["npy", "zarr", "tif"])
+def test_project_save_volume_in_every_format(tmp_path, volume_format):
+    import tifffile
+    import zarr
+
+    stack = make_stack(tmp_path / "stack", depth=3, channels=3)
+    common = ["project", stack, "--interpolate", "cubic", "--upscale", "2", "--save-volume"]
+    assert run(*common, "-o", tmp_path / "ref").exit_code == 0
+    reference = np.load(tmp_path / "ref" / "stack_volume.npy")
+    assert reference.shape == (5, 12, 16, 3)
+    out = tmp_path / "out"
+    result = run(*common, "-o", out, "--volume-format", volume_format)
+    assert result.exit_code == 0, result.output
+    path = out / f"stack_volume.{volume_format}"
+    assert str(path) in result.stdout.split()
+    if volume_format == "zarr":
+        got = zarr.open_array(str(path), mode="r")[...]
+    elif volume_format == "tif":
+        got = np.moveaxis(tifffile.imread(path), 1, -1)  # ZCYX -> ZYXC
+    else:
+        got = np.load(path)
+    np.testing.assert_array_equal(got, reference)
+
+    # again: refused without --overwrite, nothing half-written left behind
+    before = sorted(p.name for p in out.iterdir())
+    again = run(*common, "-o", out, "--volume-format", volume_format)
+    assert again.exit_code == 1
+    assert "exists; pass --overwrite" in again.output
+    assert sorted(p.name for p in out.iterdir()) == before
+    replaced = run(*common, "-o", out, "--volume-format", volume_format, "--overwrite")
+    assert replaced.exit_code == 0, replaced.output
+    assert sorted(p.name for p in out.iterdir()) == before  # no temporary or old copies
+
+
+def test_project_volume_written_after_a_failure_leaves_no_temporary_folder(tmp_path, monkeypatch):
+    import zarr
+
+    def failing(**kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(zarr, "open_array", failing)
+    stack = make_stack(tmp_path / "stack")
+    out = tmp_path / "out"
+    result = run("project", stack, "-o", out, "--save-volume", "--volume-format", "zarr")
+    assert result.exit_code == 1
+    assert "disk full" in result.output
+    assert all(not p.name.startswith(".") for p in out.iterdir())
+    assert not (out / "stack_volume.zarr").exists()

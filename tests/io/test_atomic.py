@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 
 from stv_cli.errors import StvError
-from stv_cli.io.atomic import OutputExists, atomic_output, save_json, save_npy
+from stv_cli.io.atomic import (
+    OutputExists,
+    atomic_directory,
+    atomic_output,
+    save_json,
+    save_npy,
+)
 
 
 def test_success_moves_the_temporary_file_into_place(tmp_path):
@@ -96,3 +102,74 @@ def test_save_json_converts_numpy_and_non_finite(tmp_path):
         "ok": True,
         "path": str(tmp_path / "x"),
     }
+
+
+def _fill(folder, text):
+    (folder / "sub").mkdir()
+    (folder / "sub" / "data.txt").write_text(text)
+    (folder / "meta.json").write_text("{}")
+
+
+def test_directory_success_moves_the_temporary_folder_into_place(tmp_path):
+    target = tmp_path / "deep" / "vol.zarr"
+    with atomic_directory(target) as tmp:
+        assert tmp.is_dir() and tmp.parent == target.parent and list(tmp.iterdir()) == []
+        assert tmp.name.startswith(".vol.tmp-") and tmp.suffix == ".zarr"
+        _fill(tmp, "new")
+        assert not target.exists()
+    assert (target / "sub" / "data.txt").read_text() == "new"
+    assert os.listdir(target.parent) == ["vol.zarr"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o777 & ~umask  # as mkdir would, not mkdtemp's
+
+
+@pytest.mark.parametrize("error", [RuntimeError, KeyboardInterrupt])
+def test_a_failed_directory_leaves_nothing_behind(tmp_path, error):
+    with pytest.raises(error), atomic_directory(tmp_path / "vol.zarr") as tmp:
+        _fill(tmp, "half")
+        raise error()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_existing_directory_is_refused_then_replaced_when_asked(tmp_path):
+    target = tmp_path / "vol.zarr"
+    target.mkdir()
+    _fill(target, "old")
+    ran = []
+    with pytest.raises(OutputExists, match="overwrite"), atomic_directory(target):
+        ran.append(True)
+    assert ran == [] and (target / "sub" / "data.txt").read_text() == "old"
+    with atomic_directory(target, overwrite=True) as tmp:
+        (tmp / "only.txt").write_text("new")
+    assert sorted(p.name for p in target.iterdir()) == ["only.txt"]  # nothing old mixed in
+    assert [p.name for p in tmp_path.iterdir()] == ["vol.zarr"]  # the old copy is gone
+
+
+def test_a_failed_replacement_keeps_the_old_directory(tmp_path):
+    target = tmp_path / "vol.zarr"
+    target.mkdir()
+    _fill(target, "old")
+    with pytest.raises(RuntimeError), atomic_directory(target, overwrite=True) as tmp:
+        _fill(tmp, "new")
+        raise RuntimeError
+    assert (target / "sub" / "data.txt").read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["vol.zarr"]
+
+
+def test_a_directory_that_appears_meanwhile_is_not_clobbered(tmp_path):
+    target = tmp_path / "vol.zarr"
+    with pytest.raises(OutputExists, match="appeared"), atomic_directory(target) as tmp:
+        _fill(tmp, "mine")
+        target.mkdir()
+        (target / "theirs.txt").write_text("theirs")
+    assert [p.name for p in target.iterdir()] == ["theirs.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["vol.zarr"]
+
+
+def test_a_file_is_never_a_directory_target(tmp_path):
+    target = tmp_path / "vol.zarr"
+    target.write_text("a file")
+    with pytest.raises(OutputExists, match="is a file"), atomic_directory(target, overwrite=True):
+        pass
+    assert target.read_text() == "a file"

@@ -262,18 +262,24 @@ def test_every_image_can_be_read_back_from_its_cell(count, height, width, channe
     assert np.count_nonzero(grid == -1.0) == grid.size - batch.size
 
 
+@pytest.mark.parametrize("compression", ["none", None])
 @pytest.mark.parametrize("channels", [3, 4])
-def test_save_16_bit_colour_tiff(tmp_path, channels):
+def test_save_16_bit_colour_tiff(tmp_path, channels, compression):
     img = np.random.default_rng(channels).random((5, 7, channels), dtype=np.float32)
     img[0, 0] = np.nan
-    path = save_array_image(tmp_path / "c.tif", img, bit_depth=16)
+    path = save_array_image(tmp_path / "c.tif", img, bit_depth=16, compression=compression)
     with Image.open(path) as decoded:  # the header, as any TIFF reader sees it
         assert decoded.mode == ("RGB" if channels == 3 else "RGBA")
         assert decoded.size == (7, 5)
         assert decoded.tag_v2[258] == (16,) * channels
-        offset = decoded.tag_v2[273][0]
-    raw = np.frombuffer(path.read_bytes()[offset:], dtype="<u2").reshape(5, 7, channels)
-    np.testing.assert_array_equal(raw, to_uint16(img))
+        assert decoded.tag_v2[259] == (1 if compression == "none" else 8)  # none / deflate
+        offsets, counts = decoded.tag_v2[273], decoded.tag_v2[279]
+    if compression == "none":  # a baseline TIFF: the samples themselves, little-endian
+        data = path.read_bytes()
+        raw = b"".join(data[o : o + n] for o, n in zip(offsets, counts, strict=True))
+        pixels = np.frombuffer(raw, dtype="<u2").reshape(5, 7, channels)
+        np.testing.assert_array_equal(pixels, to_uint16(img))
     cv2 = pytest.importorskip("cv2")  # an independent decoder (libtiff), where installed
     order = [2, 1, 0, 3][:channels]
-    np.testing.assert_array_equal(cv2.imread(str(path), cv2.IMREAD_UNCHANGED)[..., order], raw)
+    decoded = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)[..., order]
+    np.testing.assert_array_equal(decoded, to_uint16(img))

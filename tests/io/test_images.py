@@ -112,7 +112,7 @@ def test_multi_page_tiff_is_a_volume(tmp_path):
 def test_multi_page_tiff_inside_a_folder_is_refused(tmp_path):
     pages = [Image.fromarray(np.zeros((3, 4), np.uint8))] * 2
     pages[0].save(tmp_path / "a.tif", save_all=True, append_images=pages[1:])
-    with pytest.raises(InputError, match="2 frames"):
+    with pytest.raises(InputError, match="holds 2 images"):
         probe_volume(tmp_path)
 
 
@@ -214,9 +214,13 @@ def test_bad_paths(tmp_path):
 
 def test_memory_guard_refuses_before_decoding(tmp_path):
     folder = _grey_stack(tmp_path / "s", ["a.png", "b.png"], shape=(64, 64))
-    with pytest.raises(InputError, match=r"needs 32.0 KiB .*limit of 1.0 KiB"):
-        load_volume(folder, memory_limit=1024)
-    assert load_volume(folder, memory_limit=32 * 1024).shape == (2, 64, 64, 1)
+    # the float32 volume (32 KiB) and the page each of the 2 threads decodes (2 x 16 KiB)
+    with pytest.raises(InputError, match=r"needs 64.0 KiB .*limit of 1.0 KiB"):
+        load_volume(folder, memory_limit=1024, threads=2)
+    assert load_volume(folder, memory_limit=64 * 1024, threads=2).shape == (2, 64, 64, 1)
+    with pytest.raises(InputError, match=r"needs 48.0 KiB"):  # one thread: one page
+        load_volume(folder, memory_limit=40 * 1024, threads=1)
+
     with pytest.raises(InvalidValue):
         load_volume(folder, memory_limit=0)
     with pytest.raises(InvalidValue):
@@ -251,19 +255,15 @@ def test_16_bit_colour_slices_are_read_exactly(tmp_path, channels):
     np.testing.assert_array_equal(volume, expected)
 
 
-def test_16_bit_colour_pages_of_a_tiff_are_flagged(tmp_path):
-    pages = [Image.fromarray(np.full((2, 3, 3), v, np.uint8)) for v in (10, 20)]
-    pages[0].save(tmp_path / "m.tif", save_all=True, append_images=pages[1:])
+def test_16_bit_colour_pages_of_a_tiff_are_read_exactly(tmp_path):
+    import tifffile
+
+    pages = np.stack([np.full((2, 3, 3), 1000 * k + 7, np.uint16) for k in (1, 2)])
+    tifffile.imwrite(tmp_path / "c.tif", pages, photometric="rgb")
     with warnings.catch_warnings():
         warnings.simplefilter("error", PrecisionWarning)
-        assert probe_volume(tmp_path / "m.tif").depth == 2  # 8-bit pages: no warning
-    cv2 = pytest.importorskip("cv2")
-    assert cv2.imwritemulti(
-        str(tmp_path / "c.tif"), [np.full((2, 3, 3), 1000 * k, np.uint16) for k in (1, 2)]
-    )
-    with pytest.warns(PrecisionWarning, match="16-bit colour"):
-        info = probe_volume(tmp_path / "c.tif")
-    assert info.channels == 3
+        volume = load_volume(tmp_path / "c.tif")
+    np.testing.assert_array_equal(volume, pages.astype(np.float32) / np.float32(65535))
 
 
 def test_a_slice_that_fails_to_decode_names_the_file(tmp_path):
@@ -291,3 +291,22 @@ def test_a_single_page_16_bit_colour_tiff_is_read_exactly(tmp_path):
         volume = load_volume(path)
     expected = to_uint16(image)[None].astype(np.float32) / 65535
     np.testing.assert_array_equal(volume, expected)
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+@pytest.mark.parametrize("suffix", ["jpg", "png"])
+def test_exif_orientation_turns_camera_images_upright(tmp_path, orientation, suffix):
+    from PIL import ImageOps
+
+    rng = np.random.default_rng(orientation)
+    stored = rng.integers(0, 256, (6, 10, 3), dtype=np.uint8)  # landscape as stored
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    folder = tmp_path / "cam"
+    folder.mkdir()
+    Image.fromarray(stored).save(folder / f"a.{suffix}", exif=exif)
+    with Image.open(folder / f"a.{suffix}") as img:
+        upright = np.asarray(ImageOps.exif_transpose(img))
+    info = probe_volume(folder)
+    assert info.shape[1:3] == upright.shape[:2]  # a portrait from the header alone
+    np.testing.assert_array_equal(load_volume(info)[0], upright / np.float32(255))

@@ -80,11 +80,35 @@ def test_memory_guard_names_estimate_and_limit():
         assert (
             "stack" in text
             and "(4, 40, 40, 1)" in text
-            and "(27200 bytes)" in text
+            # input 1600 + upscaled 25600 + picture 6400 + its 8-bit pixels and their copy 3200
+            and "(36800 bytes)" in text
             and "(10000 bytes)" in text
         )
     finally:
         set_memory_limit(None)
+
+
+def test_the_run_estimate_counts_every_buffer_held_at_once():
+    from stv_cli.pipeline.stages import estimate_run_memory
+
+    shape = (5, 10, 20, 1)  # 4000 bytes as float32
+    settings = RefineSettings(
+        diffuse_iterations=2, interpolate="linear", interpolate_passes=2, upscale=2
+    )
+    estimate = estimate_run_memory(
+        shape, settings, decode_scratch=300, threads=4, mapped=500, grid=True, bit_depth=16
+    )
+    assert estimate.loading == 4000 + 4 * 300 + 500
+    # input + diffusion + last pass (17 slices) + upscale (17 x 20 x 40) + the larger
+    # transient (the diffusion's scratch 4000 vs the first pass, 9 slices: 7200)
+    assert estimate.refining == 4000 + 4000 + 13600 + 54400 + 7200
+    # writing: the buffers, the picture (20 x 40: float32, 16-bit pixels and the encoder's
+    # copy) and the grid (RGB float32, its 16-bit pixels and the encoder's copy)
+    grid = 54400 * 3 + 2 * ((54400 * 3) // 4 * 2)  # 16-bit: pixels and a copy of them
+    assert estimate.writing == 4000 + 4000 + 13600 + 54400 + 3200 + 2 * 1600 + grid
+    assert estimate.peak == estimate.writing
+    plain = estimate_run_memory(shape, RefineSettings())
+    assert (plain.loading, plain.refining, plain.writing) == (4000, 4000, 4000 + 800 + 400)
 
 
 def test_output_names_in_a_directory(tmp_path):
@@ -288,3 +312,94 @@ def test_the_context_memory_limit_holds_inside_the_input(tmp_path):
     )
     with pytest.raises(InvalidDimensions, match="memory limit"):
         run_project_input(tmp_path / "v.npy", settings, context=RunContext(memory_limit=4096))
+
+
+@pytest.mark.parametrize(
+    ("volume_format", "suffix"), [("npy", ".npy"), ("zarr", ".zarr"), ("tif", ".tif")]
+)
+def test_the_volume_is_named_after_its_format(tmp_path, volume_format, suffix):
+    out = OutputSettings(out=tmp_path, save_volume=True, volume_format=volume_format)
+    assert output_paths(out, "stack")["volume"] == tmp_path / f"stack_volume{suffix}"
+    single = OutputSettings(
+        out=tmp_path / "pic.tif", to_directory=False, save_volume=True, volume_format=volume_format
+    )
+    assert output_paths(single, "x")["volume"] == tmp_path / f"pic_volume{suffix}"
+
+
+def test_refined_physical_follows_upscale_and_interpolation():
+    from types import SimpleNamespace
+
+    from stv_cli.io.metadata import PhysicalSize
+    from stv_cli.pipeline.project import refined_physical
+
+    physical = PhysicalSize(0.8, 0.4, 2.0, "um")
+    stack = SimpleNamespace(physical=physical, depth=5)
+    both = RefineSettings(interpolate="cubic", interpolate_passes=2, upscale=4)
+    assert refined_physical(stack, both) == PhysicalSize(0.2, 0.1, 0.5, "um")
+    assert refined_physical(stack, RefineSettings(upscale=2)) == PhysicalSize(0.4, 0.2, 2.0, "um")
+    one_slice = SimpleNamespace(physical=physical, depth=1)  # nothing to interpolate
+    assert refined_physical(one_slice, both) == PhysicalSize(0.2, 0.1, 2.0, "um")
+    assert refined_physical(SimpleNamespace(physical=None, depth=5), both) is None
+
+
+def test_run_project_input_writes_float32_tiff_with_the_refined_scale(tmp_path, monkeypatch):
+    import dataclasses
+    import json
+
+    import tifffile
+    import zarr
+
+    import stv_cli.io.images as image_io
+    from stv_cli.io.metadata import PhysicalSize
+
+    real_probe = image_io.probe_volume
+
+    def probe_with_scale(*args, **kwargs):  # the reader fills physical from the file
+        info = real_probe(*args, **kwargs)
+        return dataclasses.replace(info, physical=PhysicalSize(0.4, 0.4, 2.0, "micron"))
+
+    monkeypatch.setattr(image_io, "probe_volume", probe_with_scale)
+    volume = _volume(depth=3, channels=1)
+    np.save(tmp_path / "vol.npy", volume.voxels * 5 - 2)  # values outside [0, 1]
+    refine_settings = RefineSettings(interpolate="linear", interpolate_passes=2, upscale=2)
+    output = OutputSettings(
+        out=tmp_path / "out", image_format="tif", bit_depth=32, grid=True, weights=True,
+        save_volume=True, volume_format="zarr",
+    )  # fmt: skip
+    settings = ProjectSettings(output=output, refine=refine_settings)
+    written = run_project_input(tmp_path / "vol.npy", settings)
+    names = [p.name for p in written]
+    assert names == ["vol.tif", "vol_grid.tif", "vol_weights.json", "vol_volume.zarr"]
+
+    from stv_cli.model.volume import ZSpaceVolume
+
+    refined = refine(ZSpaceVolume(np.load(tmp_path / "vol.npy")), refine_settings)
+    image, _ = project_volume(refined, ProjectionSettings())
+    with tifffile.TiffFile(written[0]) as tif:
+        np.testing.assert_array_equal(tif.asarray(), image[..., 0])  # float32, unclamped
+        assert tif.asarray().min() < 0 or tif.asarray().max() > 1
+        assert tif.pages[0].compression == tifffile.COMPRESSION.ADOBE_DEFLATE
+        assert tif.imagej_metadata["unit"] == "um"
+        assert tif.imagej_metadata["spacing"] == pytest.approx(0.5)  # 2.0 / 2**2
+        numerator, denominator = tif.pages[0].tags["XResolution"].value
+        assert numerator / denominator == pytest.approx(1 / 0.2)  # 0.4 / 2
+    with tifffile.TiffFile(written[1]) as grid:
+        assert grid.asarray().dtype == np.float32
+        assert "spacing" not in (grid.imagej_metadata or {})  # a grid has no slice step
+        assert json.loads(grid.pages[0].description)["physical"] == {
+            "x": pytest.approx(0.2), "y": pytest.approx(0.2), "unit": "um"
+        }  # fmt: skip
+    record = json.loads(written[2].read_text())
+    assert record["physical"] == {"x": 0.2, "y": 0.2, "z": 0.5, "unit": "um"}
+    store = zarr.open_array(str(written[3]), mode="r")
+    np.testing.assert_array_equal(store[...], refined.voxels)
+    assert store.attrs["physical"] == {"x": 0.2, "y": 0.2, "z": 0.5, "unit": "um"}
+
+
+def test_weights_record_has_no_physical_when_the_input_declares_none(tmp_path):
+    import json
+
+    np.save(tmp_path / "vol.npy", _volume(depth=3).voxels)
+    settings = ProjectSettings(output=OutputSettings(out=tmp_path / "out", weights=True))
+    written = run_project_input(tmp_path / "vol.npy", settings)
+    assert "physical" not in json.loads(written[1].read_text())
