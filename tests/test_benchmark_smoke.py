@@ -139,3 +139,16 @@ def test_gpu_benchmark_runs_in_the_simulator_and_compares_with_the_cpu():
     assert all("bit-exact with cpu: True" in line for line in kernel_lines)
     assert any(line.startswith("decoder:") and "bit-exact with cpu: True" in line for line in lines)
     assert '"max_pixel_difference": 0' in done.stdout
+
+
+def test_the_loading_benchmark_runs_and_its_estimates_hold(tmp_path):
+    script = BENCH.parent / "load_bench.py"
+    report = tmp_path / "load.json"
+    cmd = [sys.executable, str(script), "--quick", "--repeats", "1", "--json", str(report)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    data = json.loads(report.read_text())
+    assert len(data["speed"]) == 3 and all(row["stv_s"] > 0 for row in data["speed"])
+    assert len(data["memory"]) == 2
+    for row in data["memory"]:
+        assert row["peak_rss"] > 0 and row["estimate"] > 0

@@ -89,8 +89,9 @@ def test_saved_volumes_read_back_with_their_voxel_size(tmp_path):
                      resolution=(1 / 0.5, 1 / 0.5))  # fmt: skip
     for fmt in ("zarr", "tif", "npy"):
         out = tmp_path / fmt
-        result = run("project", tmp_path / "s.tif", "-o", f"{out}/", "--upscale", "2",
-                     "--interpolate", "linear", "--save-volume", "--volume-format", fmt)  # fmt: skip
+        refine = ["--upscale", "2", "--interpolate", "linear"]
+        saving = ["--save-volume", "--volume-format", fmt]
+        result = run("project", tmp_path / "s.tif", "-o", f"{out}/", *refine, *saving)
         assert result.exit_code == 0, result.output
     saved = np.load(tmp_path / "npy" / "s_volume.npy")
     for fmt in ("zarr", "tif"):
