@@ -245,3 +245,26 @@ def check_ring_slots(frame, slot_a, slot_b) -> None:
         raise ValueError(f"ring slots must have the frame's dtype {frame.dtype}")
     for name, array in (("frame", frame), ("slot_a", slot_a), ("slot_b", slot_b)):
         frame_rows(array, name, pixels=True)
+
+
+def band_shape(vol_shape, factor: int, rows) -> tuple[int, int]:
+    """``(out_rows, first_row)`` of an upscale by ``factor`` of a band (``rows``, see
+    :func:`stv_kernels._tables.bilinear_rows`); for ``factor == 1`` the band's own rows
+    ``start - first .. stop - first`` are copied, and must exist."""
+    from ._tables import bilinear_rows
+
+    d, h, w, c = vol_shape
+    if rows is None:
+        return h * factor, 0
+    if factor == 1:
+        try:
+            full, start, stop, first = (int(v) for v in rows)
+        except (TypeError, ValueError):
+            raise ValueError(f"rows must be (height, start, stop, first), got {rows!r}") from None
+        if not (0 <= start <= stop <= full and first <= start and stop - first <= h):
+            raise ValueError(
+                f"rows {rows!r}: rows {start}..{stop - 1} are not in the band's rows "
+                f"{first}..{first + h - 1}"
+            )
+        return stop - start, start - first
+    return bilinear_rows(h, factor, rows, h)[3], 0

@@ -23,3 +23,36 @@ def bilinear_axis(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray, np.nda
     i1 = np.minimum(i0 + 1, n_in - 1)
     t = (src - i0.astype(F32)).astype(F32)
     return i0, i1, t
+
+
+def bilinear_rows(height: int, factor: int, rows, band_height: int):
+    """The row tables of a band of an upscale: ``(y0, y1, ty, out_rows)``.
+
+    ``rows`` is None (the band is the whole volume: ``band_height == height``) or
+    ``(height, start, stop, first)``: output rows ``start..stop-1`` of the upscale by
+    ``factor`` of a volume ``height`` rows tall, computed from a band holding its rows
+    ``first..first+band_height-1``. The indices returned are the band's (``y - first``), the
+    fractions those of the whole volume's table, so a band's output rows are bit for bit the
+    whole upscale's. Raises ValueError when the band lacks a row they read.
+    """
+    if rows is None:
+        y0, y1, ty = bilinear_axis(band_height, band_height * factor)
+        return y0, y1, ty, band_height * factor
+    try:
+        full, start, stop, first = (int(v) for v in rows)
+    except (TypeError, ValueError):
+        raise ValueError(f"rows must be (height, start, stop, first), got {rows!r}") from None
+    if not 0 <= start <= stop <= full * factor or full < 1:
+        raise ValueError(
+            f"rows {rows!r}: start and stop must lie in 0..{full * factor} (height {full} x "
+            f"factor {factor}), start <= stop"
+        )
+    y0, y1, ty = bilinear_axis(full, full * factor)
+    y0, y1, ty = y0[start:stop] - first, y1[start:stop] - first, ty[start:stop]
+    if stop > start and (min(y0.min(), y1.min()) < 0 or max(y0.max(), y1.max()) >= band_height):
+        raise ValueError(
+            f"rows {rows!r}: output rows {start}..{stop - 1} read input rows "
+            f"{int(y0.min()) + first}..{int(y1.max()) + first}, outside the band's rows "
+            f"{first}..{first + band_height - 1}"
+        )
+    return y0, y1, ty, stop - start

@@ -57,7 +57,18 @@ _STEP = "frame, previous, fused, envelope, gain, alpha, momentum, first, motion=
 KERNELS: tuple[KernelSpec, ...] = (
     _spec("collapse_weighted", "collapse", "vol, weights, out=None", "(H, W, C) float32"),
     _spec("interpolate_z", "interpolate", "vol, method, out=None", "(2D-1, H, W, C) float32"),
-    _spec("upscale_bilinear", "upscale", "vol, factor, out=None", "(D, H*f, W*f, C) float32"),
+    _spec(
+        "collapse_upscaled",
+        "collapse",
+        "vol, factor, weights, rows=None, out=None",
+        "(H*f, W*f, C) float32 (or the band's rows)",
+    ),
+    _spec(
+        "upscale_bilinear",
+        "upscale",
+        "vol, factor, out=None, rows=None",
+        "(D, H*f, W*f, C) float32 (or the band's rows)",
+    ),
     _spec("diffuse_pass", "diffuse", "vol, rate, out=None", "(D, H, W, C) float32"),
     _spec("diffuse", "diffuse", "vol, iterations, rate, out=None", "(D, H, W, C) float32"),
     _spec("slice_statistics", "stats", "vol", "dict of five float32 (D,) arrays"),

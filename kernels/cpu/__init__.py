@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numba
 
-from .collapse import collapse_weighted
+from .collapse import collapse_upscaled, collapse_weighted
 from .decode import decode_latent
 from .diffuse import diffuse, diffuse_pass
 from .interpolate import interpolate_z
@@ -23,6 +23,7 @@ from .video_frame import count_nonfinite, motion_ema_step, motion_slice_step, ri
 
 __all__ = [
     "collapse_pixels",
+    "collapse_upscaled",
     "collapse_weighted",
     "count_nonfinite",
     "decode_latent",

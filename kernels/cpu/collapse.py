@@ -10,7 +10,9 @@ from __future__ import annotations
 import numpy as np
 from numba import get_num_threads, njit, prange
 
-from .._checks import check_out, check_volume, separate_input
+from .._checks import band_shape, check_factor, check_out, check_volume, separate_input
+from .._tables import bilinear_rows
+from .upscale import TASKS_PER_THREAD, _blend_columns, _column_plan
 
 #: Rows of ``out`` one thread accumulates together: about 128 KiB, so the block of running
 #: sums stays in L2 while the slices stream through it in long contiguous runs.
@@ -84,4 +86,104 @@ def collapse_weighted(vol: np.ndarray, weights: np.ndarray, out: np.ndarray | No
     # blocks small enough to fit L2, and enough of them to keep every thread busy
     rows_per_block = max(1, min(BLOCK_BYTES // max(1, wd * c * 4), h // (4 * get_num_threads())))
     _collapse_rows(vol.reshape(d, h, wd * c), w, out.reshape(h, wd * c), rows_per_block)
+    return out
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def _collapse_upscaled_rows(vol, y0, y1, ty, columns, weights, scratch, padded, out):
+    # vol (D, H, R) a band of source rows, out (H', R') the band's projection rows: for each
+    # output value, acc = acc + up_z * w_z in z order, where up_z is the upscaled voxel,
+    # computed as the upscale kernel computes it (the horizontal blends of the two source
+    # rows, then top + (bottom - top) * fy) and never stored: the upscaled band is not held.
+    # Each task owns a contiguous range of output rows and keeps the two source rows it
+    # blended last (per z), as _upscale_rows does.
+    channels, ix0, tx_flat, bounds, shifts, tx = columns
+    depth = vol.shape[0]
+    height_out, run_out = out.shape
+    ntasks = scratch.shape[0]
+    for task in prange(ntasks):
+        begin = task * height_out // ntasks
+        end = (task + 1) * height_out // ntasks
+        for oy in range(begin, end):
+            acc = out[oy]
+            for j in range(run_out):
+                acc[j] = np.float32(0.0)
+        for z in range(depth):
+            w = weights[z]
+            key0 = -1
+            key1 = -1
+            for oy in range(begin, end):
+                top_row = y0[oy]
+                bottom_row = y1[oy]
+                if key0 == top_row:
+                    top_slot = 0
+                elif key1 == top_row:
+                    top_slot = 1
+                else:
+                    top_slot = 1 if key0 == bottom_row else 0
+                    _blend_columns(
+                        vol[z, top_row], padded[task], channels, ix0, tx_flat, bounds, shifts,
+                        tx, scratch[task, top_slot],
+                    )  # fmt: skip
+                    if top_slot == 0:
+                        key0 = top_row
+                    else:
+                        key1 = top_row
+                if key0 == bottom_row:
+                    bottom_slot = 0
+                elif key1 == bottom_row:
+                    bottom_slot = 1
+                else:
+                    bottom_slot = 1 - top_slot
+                    _blend_columns(
+                        vol[z, bottom_row], padded[task], channels, ix0, tx_flat, bounds,
+                        shifts, tx, scratch[task, bottom_slot],
+                    )  # fmt: skip
+                    if bottom_slot == 0:
+                        key0 = bottom_row
+                    else:
+                        key1 = bottom_row
+                top = scratch[task, top_slot]
+                bottom = scratch[task, bottom_slot]
+                fy = ty[oy]
+                acc = out[oy]
+                for j in range(run_out):
+                    acc[j] = acc[j] + (top[j] + (bottom[j] - top[j]) * fy) * w
+
+
+def collapse_upscaled(vol: np.ndarray, factor: int, weights, rows=None, out=None):
+    """``collapse_weighted(upscale_bilinear(vol, factor, rows=rows), weights)``, bit for bit,
+    without making the upscaled volume.
+
+    The projection of a tiled run: ``vol`` is a band of source rows (``rows`` as for
+    :func:`stv_kernels.cpu.upscale_bilinear`), and each output value sums its upscaled voxels
+    in z order in float32, computed with the upscale's own operations, as they are made.
+
+    Returns
+    -------
+    ndarray
+        ``out`` (allocated when None): float32 (rows, W*f, C).
+    """
+    vol = check_volume(vol)
+    factor = check_factor(factor)
+    w = np.ascontiguousarray(weights, dtype=np.float32)
+    if w.shape != (vol.shape[0],):
+        raise ValueError(f"weights must have length {vol.shape[0]}, got shape {w.shape}")
+    d, h, wd, c = vol.shape
+    ho, offset = band_shape(vol.shape, factor, rows)
+    wo = wd * factor
+    out = check_out(out, (ho, wo, c))
+    vol = separate_input(vol, out)
+    if factor == 1 or out.size == 0 or d == 0:
+        return collapse_weighted(vol[:, offset : offset + ho], w, out=out)
+    if (wd + 1) * c >= 2**32:
+        raise ValueError(f"a volume row of W*C = {wd * c} values is too long (limit 2**32)")
+    y0, y1, ty, _ = bilinear_rows(h, factor, rows, h)
+    columns = _column_plan(wd, wo, c)
+    ntasks = max(1, min(ho, TASKS_PER_THREAD * get_num_threads()))
+    scratch = np.empty((ntasks, 2, wo * c), dtype=np.float32)
+    padded = np.empty((ntasks, (wd + 1) * c), dtype=np.float32)
+    _collapse_upscaled_rows(
+        vol.reshape(d, h, wd * c), y0, y1, ty, columns, w, scratch, padded, out.reshape(ho, wo * c)
+    )
     return out

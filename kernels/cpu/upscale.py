@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 from numba import get_num_threads, njit, prange
 
-from .._checks import check_factor, check_out, check_volume, separate_input
-from .._tables import bilinear_axis
+from .._checks import band_shape, check_factor, check_out, check_volume, separate_input
+from .._tables import bilinear_axis, bilinear_rows
 
 #: Longest output row (bytes) for which the top and bottom scratch rows of the vertical blend
 #: stay in a 32 KiB L1 cache; longer rows take the paired-row loop (measured on a 1.5 GiB
@@ -238,7 +238,7 @@ def _column_plan(w, wo, channels):
     )
 
 
-def upscale_bilinear(vol: np.ndarray, factor: int, out: np.ndarray | None = None):
+def upscale_bilinear(vol: np.ndarray, factor: int, out: np.ndarray | None = None, rows=None):
     """Resample every slice to (H*f, W*f) with corner-aligned bilinear interpolation.
 
     Parameters
@@ -249,6 +249,10 @@ def upscale_bilinear(vol: np.ndarray, factor: int, out: np.ndarray | None = None
         Integer scale f >= 1. ``f == 1`` copies the volume unchanged (also inf voxels).
     out : ndarray, optional
         Preallocated C-contiguous float32 (D, H*f, W*f, C) result.
+    rows : tuple, optional
+        ``(height, start, stop, first)``: only output rows ``start..stop-1`` of the upscale of
+        a volume ``height`` rows tall, of which ``vol`` is the band of rows ``first..`` (a
+        tiled run); bit for bit those rows of the whole upscale.
 
     Returns
     -------
@@ -258,17 +262,18 @@ def upscale_bilinear(vol: np.ndarray, factor: int, out: np.ndarray | None = None
     vol = check_volume(vol)
     factor = check_factor(factor)
     d, h, w, c = vol.shape
-    ho, wo = h * factor, w * factor
+    ho, offset = band_shape(vol.shape, factor, rows)
+    wo = w * factor
     out = check_out(out, (d, ho, wo, c))
     vol = separate_input(vol, out)
     if out.size == 0:  # H, W, D or C is 0: nothing to compute (and nothing to copy)
         return out
     if factor == 1:
-        out[...] = vol
+        out[...] = vol[:, offset : offset + ho]
         return out
     if (w + 1) * c >= 2**32:
         raise ValueError(f"a volume row of W*C = {w * c} values is too long (limit 2**32)")
-    y0, y1, ty = bilinear_axis(h, ho)
+    y0, y1, ty, _ = bilinear_rows(h, factor, rows, h)
     columns = _column_plan(w, wo, c)
     ntasks = min(d * ho, TASKS_PER_THREAD * get_num_threads())
     scratch = np.empty((ntasks, 2, wo * c), dtype=np.float32)

@@ -12,12 +12,19 @@ from __future__ import annotations
 import numpy as np
 from numba import cuda
 
+from .. import _checks, _tables
 from . import launch
-from ._device import F32, add, finish, mul, output, separate, to_device, volume_input
+from ._device import F32, add, finish, mul, output, separate, sub, to_device, volume_input
 from .memory import to_host
 
 #: Numba signature of every kernel in this module (C-contiguous arrays), for PTX compile tests.
-PTX_SIGNATURES = {"_collapse": "(float32[:, ::1], float32[::1], float32[::1])"}
+PTX_SIGNATURES = {
+    "_collapse": "(float32[:, ::1], float32[::1], float32[::1])",
+    "_collapse_upscaled": (
+        "(float32[:, :, :, ::1], int64[::1], int64[::1], float32[::1], int64[::1], int64[::1], "
+        "float32[::1], float32[::1], float32[:, :, ::1])"
+    ),
+}
 
 
 @cuda.jit(cache=True)
@@ -56,4 +63,69 @@ def collapse_weighted(vol, weights, out=None):
         src = separate(src, d_out)
     blocks, threads = launch.grid(n)
     _collapse[blocks, threads](src.reshape(d, n), to_device(w), d_out.reshape(n))
+    return finish(d_out, result)
+
+
+@cuda.jit(cache=True)
+def _collapse_upscaled(vol, y0, y1, ty, x0, x1, tx, weights, out):
+    # vol (D, H, W, C) a band, out (H', W', C): out = sum_z up_z * w_z in z order, up_z the
+    # upscaled voxel computed as _upscale computes it and never stored
+    start = cuda.grid(1)
+    stride = cuda.gridsize(1)
+    depth = vol.shape[0]
+    height_out, width_out, channels = out.shape
+    n = height_out * width_out * channels
+    for i in range(start, n, stride):
+        c = i % channels
+        ox = (i // channels) % width_out
+        oy = i // (channels * width_out)
+        ya = y0[oy]
+        yb = y1[oy]
+        fy = ty[oy]
+        xa = x0[ox]
+        xb = x1[ox]
+        fx = tx[ox]
+        acc = F32(0.0)
+        for z in range(depth):
+            tl = vol[z, ya, xa, c]
+            tr = vol[z, ya, xb, c]
+            bl = vol[z, yb, xa, c]
+            br = vol[z, yb, xb, c]
+            top = add(tl, mul(sub(tr, tl), fx))
+            bottom = add(bl, mul(sub(br, bl), fx))
+            acc = add(acc, mul(add(top, mul(sub(bottom, top), fy)), weights[z]))
+        out[oy, ox, c] = acc
+
+
+def collapse_upscaled(vol, factor: int, weights, rows=None, out=None):
+    """``collapse_weighted(upscale_bilinear(vol, factor, rows=rows), weights)``, bit for bit,
+    without making the upscaled volume (a tiled run's band; ``rows`` as for
+    :func:`stv_kernels.cuda.upscale_bilinear`). Host or device arrays, as every kernel here.
+    """
+    vol, on_device = volume_input(vol)
+    factor = _checks.check_factor(factor)
+    w = np.ascontiguousarray(to_host(weights), dtype=F32)
+    if w.shape != (vol.shape[0],):
+        raise ValueError(f"weights must have length {vol.shape[0]}, got shape {w.shape}")
+    d, h, wd, c = vol.shape
+    ho, offset = _checks.band_shape(tuple(vol.shape), factor, rows)
+    if factor == 1 or d == 0:
+        from .upscale import upscale_bilinear
+
+        band = upscale_bilinear(vol, 1, rows=rows) if rows is not None else vol
+        return collapse_weighted(band, w, out=out)
+    wo = wd * factor
+    d_out, result = output(out, (ho, wo, c), on_device)
+    if ho * wo * c == 0:
+        return result
+    y0, y1, ty, _ = _tables.bilinear_rows(h, factor, rows, h)
+    x0, x1, tx = _tables.bilinear_axis(wd, wo)
+    blocks, threads = launch.grid(ho * wo * c)
+    src = to_device(vol)
+    if on_device:
+        src = separate(src, d_out)
+    _collapse_upscaled[blocks, threads](
+        src, *(to_device(np.ascontiguousarray(a)) for a in (y0, y1, ty, x0, x1, tx)),
+        to_device(w), d_out,
+    )  # fmt: skip
     return finish(d_out, result)

@@ -62,7 +62,7 @@ def _upscale(vol, y0, y1, ty, x0, x1, tx, out):
         out[z, oy, ox, c] = add(top, mul(sub(bottom, top), ty[oy]))
 
 
-def upscale_bilinear(vol, factor: int, out=None):
+def upscale_bilinear(vol, factor: int, out=None, rows=None):
     """Resample every slice of a (D, H, W, C) volume to (H*f, W*f), corner-aligned bilinear.
 
     Same contract and numbers, bit for bit, as
@@ -70,12 +70,15 @@ def upscale_bilinear(vol, factor: int, out=None):
     copies the volume unchanged (inf voxels too), ``out`` (optional) is a C-contiguous float32
     (D, H*f, W*f, C) array, filled and returned. Slices are resampled independently. ``vol``
     and ``out`` may be host or device arrays (:mod:`.memory`): the result lives where ``out``
-    is, else where ``vol`` is.
+    is, else where ``vol`` is. ``rows`` = ``(height, start, stop, first)``: only output rows
+    ``start..stop-1`` of the upscale of a volume ``height`` rows tall, of which ``vol`` is
+    the band of rows ``first..`` (a tiled run).
     """
     vol, on_device = volume_input(vol)
     factor = _checks.check_factor(factor)
     d, h, w, c = vol.shape
-    ho, wo = h * factor, w * factor
+    ho, offset = _checks.band_shape(tuple(vol.shape), factor, rows)
+    wo = w * factor
     d_out, result = output(out, (d, ho, wo, c), on_device)
     if d * ho * wo * c == 0:  # H, W, D or C is 0: nothing to compute (SPEC A.2.4)
         return result
@@ -85,9 +88,9 @@ def upscale_bilinear(vol, factor: int, out=None):
     if factor == 1:
         # SPEC A.2.4: f = 1 is an unchanged clone; the formula would turn inf voxels into NaN
         # ((inf - inf) * 0), so it is not run at all
-        d_out.copy_to_device(src)
+        d_out.copy_to_device(src if rows is None else _contiguous_rows(src, offset, ho))
         return finish(d_out, result)
-    y0, y1, ty = _tables.bilinear_axis(h, ho)
+    y0, y1, ty, _ = _tables.bilinear_rows(h, factor, rows, h)
     x0, x1, tx = _tables.bilinear_axis(w, wo)
     blocks, threads = launch.grid(d * ho * wo * c)
     _upscale[blocks, threads](
@@ -101,3 +104,13 @@ def upscale_bilinear(vol, factor: int, out=None):
         d_out,
     )
     return finish(d_out, result)
+
+
+def _contiguous_rows(src, offset: int, count: int):
+    """Rows ``offset..offset+count-1`` of every slice of a device volume, as a new contiguous
+    device array (a band's rows: a strided view cannot be copied in one go)."""
+    d, _, w, c = src.shape
+    dst = cuda.device_array((d, count, w, c), dtype=src.dtype)
+    for z in range(d):
+        dst[z].copy_to_device(src[z, offset : offset + count])
+    return dst

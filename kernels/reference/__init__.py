@@ -10,7 +10,7 @@ purpose (see :func:`slice_statistics`). Imports NumPy only.
 
 from __future__ import annotations
 
-from .collapse import collapse_weighted
+from .collapse import collapse_upscaled, collapse_weighted
 from .decode import decode_latent
 from .diffuse import diffuse, diffuse_pass
 from .interpolate import interpolate_z
@@ -21,6 +21,7 @@ from .video_frame import count_nonfinite, motion_ema_step, motion_slice_step, ri
 
 __all__ = [
     "collapse_pixels",
+    "collapse_upscaled",
     "collapse_weighted",
     "count_nonfinite",
     "decode_latent",

@@ -23,3 +23,17 @@ def collapse_weighted(vol: np.ndarray, weights: np.ndarray, out: np.ndarray | No
     for z in range(vol.shape[0]):
         out += vol[z] * w[z]
     return out
+
+
+@quiet
+def collapse_upscaled(vol: np.ndarray, factor: int, weights, rows=None, out=None):
+    """:func:`collapse_weighted` of :func:`upscale_bilinear` (``rows`` as there), bit for bit,
+    without the caller holding the upscaled volume (a tiled run's band)."""
+    from .upscale import upscale_bilinear
+
+    vol = check_volume(vol)
+    w = np.ascontiguousarray(weights, dtype=F32)
+    if w.shape != (vol.shape[0],):
+        raise ValueError(f"weights must have length {vol.shape[0]}, got shape {w.shape}")
+    upscaled = upscale_bilinear(vol, factor, rows=rows)
+    return collapse_weighted(upscaled, w, out=out)

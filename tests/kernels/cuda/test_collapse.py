@@ -60,3 +60,23 @@ def test_bad_arguments_are_refused_like_the_reference():
             call(vol, np.ones(3, np.float32), out=np.zeros((2, 2, 1), np.float64))
         with pytest.raises(ValueError, match="4-D"):
             call(np.zeros((2, 2)), np.ones(2, np.float32))
+
+
+@pytest.mark.parametrize("factor", [1, 2, 3])
+def test_bands_and_their_projection_are_the_whole_volume_s_rows(factor):
+    from stv_kernels.cuda import collapse_upscaled, memory, upscale_bilinear
+
+    rng = np.random.default_rng(factor)
+    vol = rng.standard_normal((3, 5, 4, 3)).astype(np.float32)
+    vol[1, 2, 3, 0] = np.nan
+    weights = rng.standard_normal(3).astype(np.float32)
+    whole = reference.upscale_bilinear(vol, factor)
+    projection = reference.collapse_weighted(whole, weights)
+    start, stop = 2, 4 * factor - 1
+    band = np.ascontiguousarray(vol[:, 0:5])
+    rows = (5, start, stop, 0)
+    np.testing.assert_array_equal(
+        _bits(upscale_bilinear(band, factor, rows=rows)), _bits(whole[:, start:stop])
+    )
+    got = collapse_upscaled(memory.to_device(band), factor, weights, rows=rows)
+    np.testing.assert_array_equal(_bits(memory.to_host(got)), _bits(projection[start:stop]))
