@@ -42,6 +42,13 @@ from .options import (
     help="Also write the refined volume (D, H, W, C), as --volume-format says.",
 )
 @volume_format_option()
+@click.option(
+    "--no-tiles",
+    is_flag=True,
+    help="Make every refinement stage whole before the collapse, as --grid and --save-volume "
+    "do, instead of refining and collapsing band by band (the same picture, bit for bit; more "
+    "memory).",
+)
 @grid_options
 @batch_output_options
 @click.pass_context
@@ -68,6 +75,10 @@ def project(ctx: click.Context, inputs: tuple[Path, ...], output: str, **options
     (--compression) and carry the input's pixel size and slice step, where it declares them
     (resolution tags and ImageJ's unit and spacing, so Fiji shows the scale).
 
+    Refinement runs band by band (a few MB at a time) and the refined volume is never
+    held, unless an output needs it (--grid, --save-volume) or --no-tiles: the same picture,
+    bit for bit.
+
     \b
     Example:
       stv project sample_data/focus_stack -o out/ --interpolate cubic --grid --weights-plot
@@ -87,6 +98,7 @@ def project(ctx: click.Context, inputs: tuple[Path, ...], output: str, **options
     inputs = split_time_inputs(inputs, options)
     settings = ProjectSettings(
         selection=selection_settings(options),
+        tiles=not options["no_tiles"],
         output=output_settings(
             inputs,
             output,

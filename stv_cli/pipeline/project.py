@@ -25,7 +25,15 @@ from .outputs import (
     write_weights_plot,
 )
 from .settings import ProjectSettings
-from .stages import check_refined_memory, check_views, project_volume, refine, settings_record
+from .stages import (
+    check_refined_memory,
+    check_views,
+    project_tiled,
+    project_volume,
+    refine,
+    settings_record,
+    tiles_apply,
+)
 from .workspace import Workspace
 
 if TYPE_CHECKING:
@@ -70,6 +78,10 @@ def _project_input(path, settings, workspace: Workspace, context) -> list[Path]:
         selection = replace_fields(selection, timepoint=timepoint)
     info = probe_volume(path, selection)
     shape = (info.depth, info.height, info.width, info.channels)
+    # band by band (never the whole refined volume) unless an output needs that volume, or
+    # --no-tiles, or it will live on a GPU
+    needs_volume = "grid" in paths or "volume" in paths or not settings.tiles
+    tiled = tiles_apply(_Placement(device_memory_in_force()), settings.refine, needs_volume)
     check_refined_memory(
         shape,
         settings.refine,
@@ -78,6 +90,7 @@ def _project_input(path, settings, workspace: Workspace, context) -> list[Path]:
         mapped=info.mapped_bytes,
         grid=out.grid,
         bit_depth=out.bit_depth,
+        tiled=tiled,
     )
     final_depth = settings.refine.stage_shapes(shape)[-1][0]
     if settings.projection.views is not None:
@@ -85,8 +98,16 @@ def _project_input(path, settings, workspace: Workspace, context) -> list[Path]:
         check_views(fusion, final_depth, settings.projection.views)
 
     volume = _load(info, shape, workspace, context or RunContext())
-    volume = refine(volume, settings.refine, workspace)
-    image, weights = project_volume(volume, settings.projection, workspace)
+    report = None
+    if tiled:
+        image, weights, report = project_tiled(
+            volume, settings.refine, settings.projection, workspace, telemetry="telemetry" in paths
+        )
+    else:
+        volume = refine(volume, settings.refine, workspace)
+        image, weights = project_volume(volume, settings.projection, workspace)
+        if "telemetry" in paths:
+            report = volume.telemetry_report().as_dict()
     physical = refined_physical(info, settings.refine)
 
     written = [write_image(paths["image"], image, out, replace, physical=physical)]
@@ -98,7 +119,7 @@ def _project_input(path, settings, workspace: Workspace, context) -> list[Path]:
     if "weights" in paths:
         record = {
             "input": str(path),
-            "depth": volume.depth,
+            "depth": int(len(weights)),
             "weights": weights,
             "projection": settings_record(settings.projection),
             "refine": settings_record(settings.refine),
@@ -109,13 +130,26 @@ def _project_input(path, settings, workspace: Workspace, context) -> list[Path]:
     if "weights_plot" in paths:
         written.append(write_weights_plot(paths["weights_plot"], weights, replace))
     if "telemetry" in paths:
-        report = {"input": str(path), **volume.telemetry_report().as_dict()}
-        written.append(write_json(paths["telemetry"], report, replace))
+        written.append(write_json(paths["telemetry"], {"input": str(path), **report}, replace))
     if "volume" in paths:
         written.append(
             write_volume(paths["volume"], volume.voxels, out, replace, physical=physical)
         )
     return written
+
+
+class _Placement:
+    """Where the loaded volume will live, for the tiling decision made before loading."""
+
+    def __init__(self, on_device: bool) -> None:
+        self.on_device = on_device
+
+
+def device_memory_in_force() -> bool:
+    """Whether the backend in force keeps volumes on a GPU (the pipeline uploads them)."""
+    from ..backend import device_memory
+
+    return device_memory() is not None
 
 
 def refined_physical(info, refine_settings) -> PhysicalSize | None:

@@ -117,6 +117,8 @@ class ProjectSettings:
     grid: GridSettings = field(default_factory=GridSettings)
     #: what to read from TIFF and Zarr stacks (timepoint, channels, level, value range)
     selection: Selection = field(default_factory=Selection)
+    #: refine and collapse band by band when no output needs the refined volume (--no-tiles)
+    tiles: bool = True
 
 
 @dataclass(frozen=True)

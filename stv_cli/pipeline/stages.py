@@ -87,6 +87,30 @@ def check_views(fusion, depth: int, source) -> None:
         )
 
 
+def projection_weights(volume, settings: ProjectionSettings, workspace: Workspace, profile=None):
+    """The normalised float32 (D,) depth weights of ``settings`` for ``volume``.
+
+    ``volume`` is the refined volume, or its shape alone (:class:`RefinedShape`) for a tiled
+    run, which then gives the refined volume's ``slice_profile()`` as ``profile`` when the
+    resonance is generated.
+    """
+    projector = make_projector(settings)
+    if settings.resonance == "uniform":
+        resonance = DifferentialResonance.uniform()
+    elif settings.resonance == "generate":
+        generator = ResonanceGenerator("stv", settings.hidden_dim, max(volume.depth, 1))
+        resonance = generator.generate(volume, projector, profile=profile)
+    else:
+        resonance = workspace.resonance_file(settings.resonance)
+    if settings.views is not None:
+        fusion = workspace.views_file(settings.views)
+        check_views(fusion, volume.depth, settings.views)
+        weights = projector.depth_weights_multi_view(fusion, volume, resonance)
+    else:
+        weights = projector.depth_weights(volume, resonance)
+    return np.ascontiguousarray(np.asarray(weights, dtype=F32).reshape(-1))
+
+
 def project_volume(volume, settings: ProjectionSettings, workspace: Workspace | None = None):
     """Collapse ``volume`` to one image with the projector, resonance and views of ``settings``.
 
@@ -100,25 +124,80 @@ def project_volume(volume, settings: ProjectionSettings, workspace: Workspace | 
         (D,) float32 depth weights, normalised.
     """
     workspace = workspace or Workspace()
-    projector = make_projector(settings)
-    if settings.resonance == "uniform":
-        resonance = DifferentialResonance.uniform()
-    elif settings.resonance == "generate":
-        generator = ResonanceGenerator("stv", settings.hidden_dim, max(volume.depth, 1))
-        resonance = generator.generate(volume, projector)
-    else:
-        resonance = workspace.resonance_file(settings.resonance)
-    if settings.views is not None:
-        fusion = workspace.views_file(settings.views)
-        check_views(fusion, volume.depth, settings.views)
-        weights = projector.depth_weights_multi_view(fusion, volume, resonance)
-    else:
-        weights = projector.depth_weights(volume, resonance)
-    weights = np.ascontiguousarray(np.asarray(weights, dtype=F32).reshape(-1))
+    weights = projection_weights(volume, settings, workspace)
     place = "pinned" if volume.on_device else "host"
     out = workspace.buffer("image", (volume.height, volume.width, volume.channels), place)
     image = volume.collapse_with_weights(weights, out=out)
     return image, weights
+
+
+def tiles_apply(volume, refine_settings: RefineSettings, needs_volume: bool) -> bool:
+    """Whether a run refines and collapses band by band (:func:`project_tiled`): there is a
+    refinement to spare, no output needs the whole refined volume (``needs_volume``: a grid, a
+    saved volume, ``--no-tiles``), and the volume lives on the host."""
+    refines = (
+        refine_settings.diffuse_iterations > 0
+        or refine_settings.upscale > 1
+        or (refine_settings.interpolate and refine_settings.interpolate_passes > 0)
+    )
+    return refines and not needs_volume and not volume.on_device
+
+
+def tile_plan(shape, refine_settings: RefineSettings, statistics: bool = False):
+    """The :class:`~stv_cli.model.tiles.TilePlan` of refining ``shape`` as ``refine_settings``
+    say (interpolation passes run only for D > 1)."""
+    from ..model.tiles import plan_tiles
+
+    interpolates = refine_settings.interpolate and shape[0] > 1
+    return plan_tiles(
+        shape,
+        refine_settings.diffuse_iterations,
+        refine_settings.interpolate_passes if interpolates else 0,
+        refine_settings.upscale,
+        statistics=statistics,
+    )
+
+
+def project_tiled(
+    volume,
+    refine_settings: RefineSettings,
+    settings: ProjectionSettings,
+    workspace: Workspace,
+    telemetry: bool = False,
+    progress=None,
+):
+    """Refine and collapse ``volume`` band by band (SPEC A.2.1-A.2.4 without the refined volume).
+
+    The picture is bit for bit :func:`project_volume` of :func:`refine` (the same operations
+    per voxel, :mod:`stv_cli.model.tiled`); with ``--resonance generate`` or ``telemetry`` a
+    statistics pass comes first, whose sums agree with the whole volume's to ~1e-7 relative.
+
+    Returns
+    -------
+    image, weights, report
+        As :func:`project_volume`, and the refined volume's telemetry report (a dict) when
+        ``telemetry``, else None.
+    """
+    from ..model.diffuser import ZDiffuser
+    from ..model.tiled import TiledChain
+
+    generate = settings.resonance == "generate"
+    plan = tile_plan(volume.shape, refine_settings, statistics=generate or telemetry)
+    passes = plan.interpolate_passes
+    rate = ZDiffuser(refine_settings.diffuse_iterations, refine_settings.diffuse_rate).rate
+    method = refine_settings.interpolate.lower() if passes else None
+    chain = TiledChain(volume.voxels, plan, rate, method)
+    profile = report = None
+    if plan.statistics:
+        statistics = chain.statistics(two_pass=telemetry, progress=progress)
+        if generate:
+            profile = TiledChain.profile(statistics, two_pass=False)
+        if telemetry:
+            report = TiledChain.profile(statistics, two_pass=True).report().as_dict()
+    weights = projection_weights(chain.refined, settings, workspace, profile=profile)
+    out = workspace.buffer("image", plan.refined_shape[1:])
+    image = chain.collapse(weights, out=out, progress=progress)
+    return image, weights, report
 
 
 @dataclass(frozen=True)
@@ -159,6 +238,7 @@ def estimate_run_memory(
     mapped: int = 0,
     grid: bool = False,
     bit_depth: int = 8,
+    tiled: bool = False,
 ) -> MemoryEstimate:
     """What one input of ``shape`` (D, H, W, C) holds at once (see :class:`MemoryEstimate`).
 
@@ -167,7 +247,8 @@ def estimate_run_memory(
     a memory-mapped source, resident once read (``VolumeInfo.mapped_bytes``); ``grid``: a grid
     of the refined slices is written (make_grid's float32 picture, RGB for grey slices, and
     its quantised copy); ``bit_depth``: of the pictures written (their quantised array and the
-    encoder's copy of it).
+    encoder's copy of it); ``tiled``: the run refines and collapses band by band
+    (:func:`project_tiled`), holding one band's working set instead of the stages.
     """
     shapes = refine_settings.stage_shapes(tuple(shape))
     sizes = [estimate_volume_bytes(*s) for s in shapes]
@@ -189,6 +270,16 @@ def estimate_run_memory(
     if refine_settings.upscale > 1:
         kept.append(sizes[-1])
     refining = volume + sum(kept) + transient
+    if tiled:
+        from ..model.tiles import plan_tiles
+
+        d_ = shape[0]
+        passes = refine_settings.interpolate_passes if refine_settings.interpolate and d_ > 1 else 0
+        plan = plan_tiles(
+            shape, refine_settings.diffuse_iterations, passes, refine_settings.upscale
+        )
+        kept = []  # nothing of the refinement is kept: one band at a time
+        refining = volume + plan.band_bytes() + estimate_volume_bytes(1, *shapes[-1][1:])
     final = sizes[-1]
     picture = estimate_volume_bytes(1, *shapes[-1][1:])
     channels = shapes[-1][3]
@@ -222,6 +313,7 @@ def check_refined_memory(
     mapped: int = 0,
     grid: bool = False,
     bit_depth: int = 8,
+    tiled: bool = False,
 ) -> MemoryEstimate:
     """Refuse, before loading, a run whose buffers would exceed the memory limit.
 
@@ -239,6 +331,7 @@ def check_refined_memory(
         mapped=mapped,
         grid=grid,
         bit_depth=bit_depth,
+        tiled=tiled,
     )
     check_device_memory(shapes, max(estimate_volume_bytes(*s) for s in shapes), what)
     limit = memory_limit()

@@ -366,3 +366,21 @@ def test_project_volume_written_after_a_failure_leaves_no_temporary_folder(tmp_p
     assert "disk full" in result.output
     assert all(not p.name.startswith(".") for p in out.iterdir())
     assert not (out / "stack_volume.zarr").exists()
+
+
+def test_tiled_and_whole_refinement_write_the_same_picture(tmp_path):
+    import tifffile
+
+    from tests.cli.helpers import make_stack
+
+    stack = make_stack(tmp_path / "s", depth=5, height=9, width=11, channels=3)
+    refine = ["--interpolate", "cubic", "--interpolate-passes", "2", "--upscale", "3",
+              "--diffuse-iterations", "2", "--format", "tif", "--bit-depth", "32"]  # fmt: skip
+    pictures = []
+    for extra in ([], ["--no-tiles"]):
+        out = tmp_path / ("whole" if extra else "tiled")
+        result = run("project", stack, "-o", f"{out}/", *refine, *extra)
+        assert result.exit_code == 0, result.output
+        pictures.append(tifffile.imread(out / "s.tif"))
+    assert pictures[0].shape == (27, 33, 3)
+    np.testing.assert_array_equal(pictures[0].view(np.uint32), pictures[1].view(np.uint32))
