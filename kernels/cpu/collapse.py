@@ -112,7 +112,8 @@ def _collapse_upscaled_rows(vol, y0, y1, ty, columns, weights, scratch, padded, 
             w = weights[z]
             key0 = -1
             key1 = -1
-            for oy in range(begin, end):
+            oy = begin
+            while oy < end:
                 top_row = y0[oy]
                 bottom_row = y1[oy]
                 if key0 == top_row:
@@ -147,8 +148,21 @@ def _collapse_upscaled_rows(vol, y0, y1, ty, columns, weights, scratch, padded, 
                 bottom = scratch[task, bottom_slot]
                 fy = ty[oy]
                 acc = out[oy]
+                if oy + 1 < end and y0[oy + 1] == top_row and y1[oy + 1] == bottom_row:
+                    # two output rows between the same source rows: bottom - top once (the
+                    # same float32 operations per value, half the loads)
+                    fy_next = ty[oy + 1]
+                    acc_next = out[oy + 1]
+                    for j in range(run_out):
+                        t = top[j]
+                        diff = bottom[j] - t
+                        acc[j] = acc[j] + (t + diff * fy) * w
+                        acc_next[j] = acc_next[j] + (t + diff * fy_next) * w
+                    oy += 2
+                    continue
                 for j in range(run_out):
                     acc[j] = acc[j] + (top[j] + (bottom[j] - top[j]) * fy) * w
+                oy += 1
 
 
 def collapse_upscaled(vol: np.ndarray, factor: int, weights, rows=None, out=None):
@@ -180,7 +194,8 @@ def collapse_upscaled(vol: np.ndarray, factor: int, weights, rows=None, out=None
         raise ValueError(f"a volume row of W*C = {wd * c} values is too long (limit 2**32)")
     y0, y1, ty, _ = bilinear_rows(h, factor, rows, h)
     columns = _column_plan(wd, wo, c)
-    ntasks = max(1, min(ho, TASKS_PER_THREAD * get_num_threads()))
+    # at least `factor` output rows a task: its source rows are blended once for all of them
+    ntasks = max(1, min(ho // factor, TASKS_PER_THREAD * get_num_threads()))
     scratch = np.empty((ntasks, 2, wo * c), dtype=np.float32)
     padded = np.empty((ntasks, (wd + 1) * c), dtype=np.float32)
     _collapse_upscaled_rows(

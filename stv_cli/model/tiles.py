@@ -27,7 +27,7 @@ from .refine import refined_depth
 #: Working set a band aims at: its diffused, interpolated and projected rows together. Small
 #: enough to stay in the last-level cache of a shared machine, large enough that the per-call
 #: overhead of the kernels (tens of microseconds) is noise.
-BAND_BYTES = 8 * 2**20
+BAND_BYTES = 32 * 2**20
 
 
 @dataclass(frozen=True)
