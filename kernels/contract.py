@@ -43,7 +43,7 @@ class KernelSpec:
 
 
 def _spec(name: str, family: str, params: str, returns: str) -> KernelSpec:
-    defaults = {"None": None, "uint8": np.uint8}
+    defaults = {"None": None, "uint8": np.uint8, "False": False}
     parsed = []
     for item in params.split(","):
         key, _, default = item.strip().partition("=")
@@ -55,7 +55,12 @@ _STEP = "frame, previous, fused, envelope, gain, alpha, momentum, first, motion=
 
 #: Every kernel a backend must provide.
 KERNELS: tuple[KernelSpec, ...] = (
-    _spec("collapse_weighted", "collapse", "vol, weights, out=None", "(H, W, C) float32"),
+    _spec(
+        "collapse_weighted",
+        "collapse",
+        "vol, weights, out=None, accumulate=False",
+        "(H, W, C) float32",
+    ),
     _spec("interpolate_z", "interpolate", "vol, method, out=None", "(2D-1, H, W, C) float32"),
     _spec(
         "collapse_upscaled",

@@ -20,7 +20,7 @@ BLOCK_BYTES = 128 * 1024
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def _collapse_rows(vol, weights, out, rows_per_block):
+def _collapse_rows(vol, weights, out, rows_per_block, accumulate):
     # vol (D, H, R) and out (H, R), with R = W * C: the formula treats (x, c) alike, so each
     # row is one flat run. Threads split blocks of rows; slices are added four at a time
     # with the same left-to-right float32 order as one at a time (((acc + a) + b) + c) + d,
@@ -30,10 +30,11 @@ def _collapse_rows(vol, weights, out, rows_per_block):
     for b in prange(nblocks):
         y0 = b * rows_per_block
         y1 = min(y0 + rows_per_block, height)
-        for y in range(y0, y1):
-            acc = out[y]
-            for i in range(run):
-                acc[i] = np.float32(0.0)
+        if not accumulate:
+            for y in range(y0, y1):
+                acc = out[y]
+                for i in range(run):
+                    acc[i] = np.float32(0.0)
         z = 0
         while z + 4 <= depth:
             w0 = weights[z]
@@ -59,7 +60,9 @@ def _collapse_rows(vol, weights, out, rows_per_block):
             z += 1
 
 
-def collapse_weighted(vol: np.ndarray, weights: np.ndarray, out: np.ndarray | None = None):
+def collapse_weighted(
+    vol: np.ndarray, weights: np.ndarray, out: np.ndarray | None = None, accumulate=False
+):
     """Collapse a (D, H, W, C) volume to one (H, W, C) picture with per-slice weights.
 
     Parameters
@@ -70,12 +73,17 @@ def collapse_weighted(vol: np.ndarray, weights: np.ndarray, out: np.ndarray | No
         D weights, one per slice. Not normalised here; negative values are accepted.
     out : ndarray, optional
         Preallocated C-contiguous float32 (H, W, C) result.
+    accumulate : bool
+        Continue the sums from ``out``'s values instead of 0 (a stack collapsed slab after
+        slab into one ``out``: bit for bit the whole collapse).
 
     Returns
     -------
     ndarray
         ``out``: ``sum_z vol[z] * weights[z]`` accumulated in z order in float32.
     """
+    if accumulate and out is None:
+        raise ValueError("accumulate needs an out to add to")
     vol = check_volume(vol)
     w = np.ascontiguousarray(weights, dtype=np.float32)
     if w.shape != (vol.shape[0],):
@@ -85,7 +93,9 @@ def collapse_weighted(vol: np.ndarray, weights: np.ndarray, out: np.ndarray | No
     vol = separate_input(vol, out)
     # blocks small enough to fit L2, and enough of them to keep every thread busy
     rows_per_block = max(1, min(BLOCK_BYTES // max(1, wd * c * 4), h // (4 * get_num_threads())))
-    _collapse_rows(vol.reshape(d, h, wd * c), w, out.reshape(h, wd * c), rows_per_block)
+    _collapse_rows(
+        vol.reshape(d, h, wd * c), w, out.reshape(h, wd * c), rows_per_block, bool(accumulate)
+    )
     return out
 
 

@@ -19,7 +19,7 @@ from .memory import to_host
 
 #: Numba signature of every kernel in this module (C-contiguous arrays), for PTX compile tests.
 PTX_SIGNATURES = {
-    "_collapse": "(float32[:, ::1], float32[::1], float32[::1])",
+    "_collapse": "(float32[:, ::1], float32[::1], float32[::1], boolean)",
     "_collapse_upscaled": (
         "(float32[:, :, :, ::1], int64[::1], int64[::1], float32[::1], int64[::1], int64[::1], "
         "float32[::1], float32[::1], float32[:, :, ::1])"
@@ -28,19 +28,19 @@ PTX_SIGNATURES = {
 
 
 @cuda.jit(cache=True)
-def _collapse(vol, weights, out):
-    # vol (D, N), weights (D,), out (N,)
+def _collapse(vol, weights, out, accumulate):
+    # vol (D, N), weights (D,), out (N,); with accumulate the sums start from out
     start = cuda.grid(1)
     stride = cuda.gridsize(1)
     depth, n = vol.shape
     for i in range(start, n, stride):
-        acc = F32(0.0)
+        acc = out[i] if accumulate else F32(0.0)
         for z in range(depth):
             acc = add(acc, mul(vol[z, i], weights[z]))
         out[i] = acc
 
 
-def collapse_weighted(vol, weights, out=None):
+def collapse_weighted(vol, weights, out=None, accumulate=False):
     """Collapse a (D, H, W, C) volume to one (H, W, C) picture with per-slice weights.
 
     Same contract and numbers, bit for bit, as
@@ -61,8 +61,10 @@ def collapse_weighted(vol, weights, out=None):
     src = to_device(vol)
     if on_device:
         src = separate(src, d_out)
+    if accumulate and result is not d_out:
+        d_out.copy_to_device(np.ascontiguousarray(result))  # the sums so far, from the host out
     blocks, threads = launch.grid(n)
-    _collapse[blocks, threads](src.reshape(d, n), to_device(w), d_out.reshape(n))
+    _collapse[blocks, threads](src.reshape(d, n), to_device(w), d_out.reshape(n), bool(accumulate))
     return finish(d_out, result)
 
 

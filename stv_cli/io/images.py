@@ -280,10 +280,27 @@ def load_volume(
             f"{getattr(out, 'dtype', type(out).__name__)} {getattr(out, 'shape', '')}"
         )
 
+    return load_slices(info, 0, out, threads, progress)
+
+
+def load_slices(
+    info: VolumeInfo,
+    first: int,
+    out: np.ndarray,
+    threads: int = 1,
+    progress: Callable[[int], object] | None = None,
+) -> np.ndarray:
+    """Decode slices ``first .. first + len(out) - 1`` of a probed volume into ``out`` (a
+    C-contiguous float32 (n, H, W, C) array): what :func:`load_volume` does for all of them,
+    and a run streaming a stack larger than memory does a few at a time. No memory check."""
+    count = out.shape[0]
+    if not 0 <= first <= first + count <= info.depth:
+        raise InvalidValue(f"slices {first}..{first + count - 1} are not in 0..{info.depth - 1}")
+    tick = progress or (lambda n: None)
     if info.kind == "tiff":
-        read_tiff(info.path, info.reader, out, threads, progress or (lambda n: None), _run_parallel)
+        read_tiff(info.path, info.reader, out, threads, tick, _run_parallel, first)
     elif info.kind == "zarr":
-        read_zarr(info.path, info.reader, out, threads, progress or (lambda n: None), _run_parallel)
+        read_zarr(info.path, info.reader, out, threads, tick, _run_parallel, first)
     elif info.kind == "npy":
         try:
             source = np.load(info.path, mmap_mode="r", allow_pickle=False)
@@ -293,16 +310,18 @@ def load_volume(
             raise InputError(f"{str(info.path)!r} changed while loading")
         if source.ndim == 3:
             source = source[..., None]  # a view, also for Fortran-ordered files
-        for z in range(info.depth):  # slice by slice: bounded temporaries, steady progress
-            _scale_into(np.asarray(source[z]), out[z])
+        for z in range(count):  # slice by slice: bounded temporaries, steady progress
+            _scale_into(np.asarray(source[first + z]), out[z])
             if progress is not None:
                 progress(1)
     else:
+        files = info.files[first : first + count]
+        readers = info.reader[first : first + count]
         tasks = [
             (_decode_tiff_slice, (file, reader, out[z]))
             if isinstance(reader, TiffPlan)
             else (_decode_file, (file, out[z], reader))
-            for z, (file, reader) in enumerate(zip(info.files, info.reader, strict=True))
+            for z, (file, reader) in enumerate(zip(files, readers, strict=True))
         ]
         _run_parallel(tasks, threads, progress)
     return out

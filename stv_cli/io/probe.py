@@ -315,7 +315,7 @@ def _probe_zarr(path: Path, selection: Selection) -> VolumeInfo:
         physical=plan.physical,
         source=source,
         reader=plan,
-        scratch_bytes=2 * row * plan.dtype.itemsize + 2**23,
+        scratch_bytes=2 * row * plan.dtype.itemsize + (0 if plan.scale.exact_pixels else 2**23),
     )
 
 

@@ -466,8 +466,11 @@ def read_tiff(
     threads: int,
     tick: Callable[[int], object],
     run: Callable,
+    first: int = 0,
 ) -> None:
-    """Decode the planned pages of ``path`` into the float32 (D, H, W, C) ``out``.
+    """Decode the planned pages of ``path`` into the float32 (D, H, W, C) ``out``: slices
+    ``first .. first + len(out) - 1`` of the volume (all of it by default; a run streaming a
+    stack larger than memory reads a few at a time).
 
     ``run(tasks, threads)`` runs ``(callable, args)`` tasks in parallel (the loader's pool);
     each task decodes whole slices and calls ``tick(1)`` per slice.
@@ -482,7 +485,7 @@ def read_tiff(
         if not plan.stacked:
             raw = _mapped(path, tif, levels[plan.level])
             if raw is not None:  # uncompressed and contiguous: no decoding, no raw copy
-                _convert_mapped(raw, plan, out, threads, tick, run)
+                _convert_mapped(raw, plan, out, threads, tick, run, first)
                 return
         if plan.stacked:
             pages = [s.pages[0] for s in tif.series]
@@ -495,7 +498,10 @@ def read_tiff(
             # pages tifffile does not list one by one (an ImageJ file over 4 GB, say): read the
             # series as one array and gather from it
             data = tif.series[plan.series].asarray(level=plan.level, maxworkers=threads)
-            scale_into(gather(data, plan.plan, axes), out, plan.scale)
+            values = gather(data, plan.plan, axes)
+            if "Z" not in plan.plan.index:
+                values = values[np.newaxis]
+            scale_into(values[first : first + out.shape[0]], out, plan.scale)
             tick(out.shape[0])
             return
         # for each slice z: the pages that hold it (several when C runs across pages)
@@ -503,7 +509,7 @@ def read_tiff(
 
         def decode(zs: range, report) -> None:
             for z in zs:
-                for page_index, channel_slice in slices[z]:
+                for page_index, channel_slice in slices[first + z]:
                     try:
                         values = pages[page_index].asarray(maxworkers=1)
                     except (
@@ -539,14 +545,15 @@ def _mapped(path: Path, tif, series) -> np.ndarray | None:
         return None
 
 
-def _convert_mapped(raw, plan: TiffPlan, out, threads: int, tick, run) -> None:
-    """Gather and scale the mapped values into ``out``, a run of slices per task."""
+def _convert_mapped(raw, plan: TiffPlan, out, threads: int, tick, run, first: int = 0) -> None:
+    """Gather and scale the mapped values into ``out`` (slices ``first..``), a run of slices
+    per task."""
     axes_plan = kept_plan(plan.plan)
     depth = out.shape[0]
 
     def convert(zs: range, report) -> None:
         key = tuple(
-            slice(zs.start, zs.stop)
+            slice(first + zs.start, first + zs.stop)
             if entry == "Z"
             else slice(entry, entry + 1)
             if isinstance(entry, int)

@@ -229,8 +229,10 @@ def read_zarr(
     threads: int,
     tick: Callable[[int], object],
     run: Callable,
+    first: int = 0,
 ) -> None:
-    """Read the planned array into the float32 (D, H, W, C) ``out``, a chunk row at a time."""
+    """Read the planned array into the float32 (D, H, W, C) ``out``, a chunk row at a time:
+    slices ``first .. first + len(out) - 1`` (all of them by default)."""
     node = _open(path)
     array = node[plan.array_path] if plan.array_path else node
     axes_plan = plan.plan
@@ -243,7 +245,7 @@ def read_zarr(
                 if isinstance(entry, int):
                     key.append(slice(entry, entry + 1))
                 elif entry == "Z":
-                    key.append(slice(zs.start, zs.stop))
+                    key.append(slice(first + zs.start, first + zs.stop))
                 else:
                     key.append(slice(None))
             try:
@@ -258,7 +260,9 @@ def read_zarr(
             scale_into(values, out[zs.start : zs.stop], plan.scale)
             report(len(zs))
 
+    # blocks aligned to the store's chunks along Z (counted in the whole array)
     step = plan.chunk_depth
-    blocks = [range(s, min(s + step, depth)) for s in range(0, depth, step)]
+    edges = sorted({0, depth, *(c - first for c in range(0, first + depth, step) if c > first)})
+    blocks = [range(a, b) for a, b in zip(edges, edges[1:], strict=False) if b > a]
     groups = [blocks[k::threads] for k in range(min(threads, len(blocks)))]
     run([(read, (group,)) for group in groups], threads, tick)

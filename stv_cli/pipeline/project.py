@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..context import RunContext, applied
+from ..model.memory import estimate_volume_bytes
 from .outputs import (
     claim_outputs,
     input_name,
@@ -25,6 +26,7 @@ from .outputs import (
     write_weights_plot,
 )
 from .settings import ProjectSettings
+from .slabs import slab_depth
 from .stages import (
     check_refined_memory,
     check_views,
@@ -82,29 +84,46 @@ def _project_input(path, settings, workspace: Workspace, context) -> list[Path]:
     # --no-tiles, or it will live on a GPU
     needs_volume = "grid" in paths or "volume" in paths or not settings.tiles
     tiled = tiles_apply(_Placement(device_memory_in_force()), settings.refine, needs_volume)
-    check_refined_memory(
-        shape,
-        settings.refine,
-        decode_scratch=info.scratch_bytes,
-        threads=_load_threads(context or RunContext(), info),
-        mapped=info.mapped_bytes,
-        grid=out.grid,
-        bit_depth=out.bit_depth,
-        tiled=tiled,
-    )
+    context = context or RunContext()
+    threads = _load_threads(context, info)
+    slab = _streaming_slab(info, settings, needs_volume, threads, out.bit_depth)
+    if slab is None:
+        check_refined_memory(
+            shape,
+            settings.refine,
+            decode_scratch=info.scratch_bytes,
+            threads=threads,
+            mapped=info.mapped_bytes,
+            grid=out.grid,
+            bit_depth=out.bit_depth,
+            tiled=tiled,
+        )
     final_depth = settings.refine.stage_shapes(shape)[-1][0]
     if settings.projection.views is not None:
         fusion = workspace.views_file(settings.projection.views)
         check_views(fusion, final_depth, settings.projection.views)
 
-    volume = _load(info, shape, workspace, context or RunContext())
-    report = None
-    if tiled:
+    report = volume = None
+    if slab is not None:  # larger than memory: read and collapse a slab of slices at a time
+        from .slabs import project_streamed
+
+        image, weights, report = project_streamed(
+            info,
+            settings.projection,
+            workspace,
+            slab,
+            threads,
+            telemetry="telemetry" in paths,
+            progress=context.progress,
+            name=input_name(path),
+        )
+    elif tiled:  # refined and collapsed band by band
+        volume = _load(info, shape, workspace, context)
         image, weights, report = project_tiled(
             volume, settings.refine, settings.projection, workspace, telemetry="telemetry" in paths
         )
-    else:
-        volume = refine(volume, settings.refine, workspace)
+    else:  # every stage whole: an output needs the refined volume, or --no-tiles
+        volume = refine(_load(info, shape, workspace, context), settings.refine, workspace)
         image, weights = project_volume(volume, settings.projection, workspace)
         if "telemetry" in paths:
             report = volume.telemetry_report().as_dict()
@@ -136,6 +155,38 @@ def _project_input(path, settings, workspace: Workspace, context) -> list[Path]:
             write_volume(paths["volume"], volume.voxels, out, replace, physical=physical)
         )
     return written
+
+
+def _streaming_slab(info, settings, needs_volume: bool, threads: int, bit_depth: int):
+    """Slices per slab when the stack must be streamed (a plain projection whose volume does
+    not fit the memory limit, no output needing the volume), else None (loaded whole)."""
+    from ..model.memory import memory_limit
+    from .stages import estimate_run_memory
+
+    refines = (
+        settings.refine.diffuse_iterations > 0
+        or settings.refine.upscale > 1
+        or (settings.refine.interpolate and settings.refine.interpolate_passes > 0)
+    )
+    limit = memory_limit()
+    if refines or needs_volume or limit is None or device_memory_in_force():
+        return None
+    shape = info.shape
+    whole = estimate_run_memory(
+        shape,
+        settings.refine,
+        decode_scratch=info.scratch_bytes,
+        threads=threads,
+        mapped=info.mapped_bytes,
+        bit_depth=bit_depth,
+    )
+    if whole.peak <= limit:
+        return None
+    # what a streamed run holds besides its slab: the picture and what writing it takes
+    held = whole.writing - estimate_volume_bytes(*shape)
+    slab = slab_depth(info, limit, threads, held)
+    needed = held + slab * estimate_volume_bytes(1, *shape[1:]) + threads * info.scratch_bytes
+    return slab if needed <= limit else None
 
 
 class _Placement:

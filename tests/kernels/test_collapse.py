@@ -88,3 +88,17 @@ def test_collapse_is_linear(seed, scale):
 def test_empty_depth_gives_zeros(ops):
     out = ops.collapse_weighted(np.zeros((0, 2, 3, 1), F32), np.zeros(0, F32))
     np.testing.assert_array_equal(out, np.zeros((2, 3, 1), F32))
+
+
+@pytest.mark.parametrize("ops", [reference, cpu])
+def test_slab_after_slab_with_accumulate_is_the_whole_collapse(ops, rng):
+    vol = rng.standard_normal((11, 9, 7, 3)).astype(np.float32)
+    vol[3, 1, 1, 0], vol[8, 2, 2, 2] = np.nan, -np.inf
+    weights = rng.standard_normal(11).astype(np.float32)
+    whole = ops.collapse_weighted(vol, weights)
+    out = np.full((9, 7, 3), 123.0, np.float32)
+    for start, stop in ((0, 1), (1, 5), (5, 6), (6, 11)):
+        ops.collapse_weighted(vol[start:stop], weights[start:stop], out=out, accumulate=start > 0)
+    np.testing.assert_array_equal(out.view(np.uint32), whole.view(np.uint32))
+    with pytest.raises(ValueError, match="accumulate needs an out"):
+        ops.collapse_weighted(vol, weights, accumulate=True)

@@ -80,3 +80,18 @@ def test_bands_and_their_projection_are_the_whole_volume_s_rows(factor):
     )
     got = collapse_upscaled(memory.to_device(band), factor, weights, rows=rows)
     np.testing.assert_array_equal(_bits(memory.to_host(got)), _bits(projection[start:stop]))
+
+
+def test_accumulate_continues_from_out_on_host_and_device():
+    from stv_kernels.cuda import collapse_weighted, memory
+
+    rng = np.random.default_rng(9)
+    vol = rng.standard_normal((5, 3, 4, 2)).astype(np.float32)
+    weights = rng.standard_normal(5).astype(np.float32)
+    whole = reference.collapse_weighted(vol, weights)
+    host = np.empty((3, 4, 2), np.float32)
+    device = memory.device_empty((3, 4, 2))
+    for out in (host, device):
+        collapse_weighted(vol[:2], weights[:2], out=out)
+        collapse_weighted(vol[2:], weights[2:], out=out, accumulate=True)
+        np.testing.assert_array_equal(_bits(memory.to_host(out)), _bits(whole))
