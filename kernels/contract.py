@@ -84,6 +84,12 @@ KERNELS: tuple[KernelSpec, ...] = (
         "(D, H, W, 1) float32",
     ),
     _spec("collapse_pixels", "pixels", "pixels, weights, out=None", "(H, W, C) float32 or uint8"),
+    _spec(
+        "collapse_scaled",
+        "pixels",
+        "pixels, weights, out=None, accumulate=False",
+        "(H, W, C) float32",
+    ),
     _spec("quantise", "pixels", "image, dtype=uint8, out=None", "uint8 or uint16, image's shape"),
     _spec("count_nonfinite", "video_frame", "frame", "int"),
     _spec("motion_ema_step", "video_frame", _STEP, "float32 (4,) energies"),

@@ -34,13 +34,14 @@ from .memory import (
     to_device,
     to_host,
 )
-from .pixels import collapse_pixels, quantise
+from .pixels import collapse_pixels, collapse_scaled, quantise
 from .stats import slice_statistics
 from .upscale import upscale_bilinear
 from .video_frame import count_nonfinite, motion_ema_step, motion_slice_step, ring_store
 
 __all__ = [
     "collapse_pixels",
+    "collapse_scaled",
     "collapse_upscaled",
     "collapse_weighted",
     "count_nonfinite",

@@ -30,6 +30,10 @@ from .memory import to_host
 #: A signature per kernel (several where it runs on several dtypes), for compiling them to
 #: PTX without a GPU (``cuda.compile_ptx``).
 PTX_SIGNATURES = {
+    "_collapse_scaled": [
+        "(uint8[:, ::1], float32[::1], float32, float32[::1], boolean)",
+        "(uint16[:, ::1], float32[::1], float32, float32[::1], boolean)",
+    ],
     "_collapse_pixels": [
         "(uint8[:, ::1], float32[::1], float32[::1])",
         "(uint16[:, ::1], float32[::1], float32[::1])",
@@ -153,4 +157,39 @@ def quantise(image, dtype=np.uint8, out=None):
         return result
     blocks, threads = launch.grid(n)
     _quantise[blocks, threads](to_device(image).reshape(n), d_out.reshape(n), pixel_scale(dtype))
+    return finish(d_out, result)
+
+
+@cuda.jit(cache=True)
+def _collapse_scaled(pixels, weights, scale, out, accumulate):
+    # pixels (D, N) integers, out (N,): acc = acc + (float32(p) / scale) * w_z in z order
+    start = cuda.grid(1)
+    stride = cuda.gridsize(1)
+    depth, n = pixels.shape
+    for i in range(start, n, stride):
+        acc = out[i] if accumulate else F32(0.0)
+        for z in range(depth):
+            acc = add(acc, mul(F32(pixels[z, i]) / scale, weights[z]))
+        out[i] = acc
+
+
+def collapse_scaled(pixels, weights, out=None, accumulate=False):
+    """``collapse_weighted(pixel_values(pixels), weights, out, accumulate)``, bit for bit,
+    the float volume never made (host or device arrays, as every kernel here)."""
+    on_device = is_device_array(pixels)
+    w, _ = _checks.check_collapse_pixels(pixels, to_host(weights), None, allocate=False)
+    if accumulate and out is None:
+        raise ValueError("accumulate needs an out to add to")
+    d, h, wd, c = pixels.shape
+    d_out, result = output(out, (h, wd, c), on_device)
+    n = h * wd * c
+    if n == 0:
+        return result
+    if accumulate and result is not d_out:
+        d_out.copy_to_device(np.ascontiguousarray(result))
+    blocks, threads = launch.grid(n)
+    _collapse_scaled[blocks, threads](
+        to_device(pixels).reshape(d, n), to_device(w), pixel_scale(pixels.dtype),
+        d_out.reshape(n), bool(accumulate),
+    )  # fmt: skip
     return finish(d_out, result)

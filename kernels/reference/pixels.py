@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import check_collapse_pixels, check_quantise
-from ..pixel_scale import pixel_scale
+from .._checks import check_collapse_pixels, check_out, check_quantise
+from ..pixel_scale import pixel_scale, pixel_values
+from ._quiet import quiet
 from .collapse import collapse_weighted
 
 F32 = np.float32
@@ -56,3 +57,20 @@ def quantise(image: np.ndarray, dtype=np.uint8, out: np.ndarray | None = None) -
 
 #: Values quantised at once.
 _BLOCK = 2**20
+
+
+@quiet
+def collapse_scaled(pixels: np.ndarray, weights, out: np.ndarray | None = None, accumulate=False):
+    """``collapse_weighted(pixel_values(pixels), weights, out, accumulate)``, bit for bit: each
+    pixel divided by its scale in float32 as it is read, the float volume never made (a stack
+    of 8/16-bit slices streamed from disk)."""
+    w, _ = check_collapse_pixels(pixels, weights, None, allocate=False)
+    if accumulate and out is None:
+        raise ValueError("accumulate needs an out to add to")
+    d, h, wd, c = pixels.shape
+    out = check_out(out, (h, wd, c))
+    if not accumulate:
+        out[...] = 0
+    for z in range(d):  # one float slice at a time: the same sums as the whole volume's
+        collapse_weighted(pixel_values(pixels[z : z + 1]), w[z : z + 1], out=out, accumulate=True)
+    return out

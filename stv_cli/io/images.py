@@ -97,7 +97,9 @@ def _scale_into(values: np.ndarray, out: np.ndarray) -> None:
     """
     if values.ndim == 2:
         values = values[:, :, None]
-    if values.dtype in PIXEL_DTYPES:
+    if out.dtype != np.float32:  # a raw slab of pixels (a streamed run): copied as they are
+        np.copyto(out, values, casting="unsafe")
+    elif values.dtype in PIXEL_DTYPES:
         pixel_values(values, out=out)
     else:
         np.copyto(out, values, casting="unsafe")
@@ -356,7 +358,7 @@ def load_same_size_images(paths: list[str | os.PathLike]) -> np.ndarray:
     shapes, readers = [], []
     for path in files:
         try:
-            shape, reader = probe_image(path)
+            shape, reader, _ = probe_image(path)
         except InputError as err:
             raise InputError(str(err)) from None  # NotAnImage too: a grid input must be one
         shapes.append(shape)
@@ -391,3 +393,38 @@ def load_same_size_images(paths: list[str | os.PathLike]) -> np.ndarray:
         else:
             _decode_file(path, out, reader, lambda n: None)
     return batch
+
+
+def iter_folder_slices(info: VolumeInfo, threads: int, dtype, progress=None):
+    """The slices of a probed folder, in order, each as a (1, H, W, C) array of ``dtype``
+    (float32 values, or the raw pixels for ``info.pixel_dtype``), decoded ``threads`` at a
+    time ahead of the one handed out: a streamed run collapses slice z while the next ones
+    decode, holding ``threads + 1`` slices. A slice handed out is valid until the next."""
+    if info.kind != "folder":
+        raise InvalidValue(f"{str(info.path)!r} is not a folder of slices")
+    _, h, w, c = info.shape
+    slots = [np.empty((1, h, w, c), dtype=dtype) for _ in range(threads + 1)]
+
+    def decode(z: int, slot: np.ndarray) -> np.ndarray:
+        reader = info.reader[z]
+        if isinstance(reader, TiffPlan):
+            _decode_tiff_slice(info.files[z], reader, slot[0], lambda n: None)
+        else:
+            _decode_file(info.files[z], slot[0], reader, lambda n: None)
+        return slot
+
+    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="stv-stream")
+    try:
+        pending = {}
+        for z in range(min(threads, info.depth)):
+            pending[z] = pool.submit(decode, z, slots[z % len(slots)])
+        for z in range(info.depth):
+            ahead = z + threads
+            if ahead < info.depth:  # its slot was handed out threads + 1 slices ago: free
+                pending[ahead] = pool.submit(decode, ahead, slots[ahead % len(slots)])
+            block = pending.pop(z).result()
+            if progress is not None:
+                progress(1)
+            yield z, block
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from stv_kernels.pixel_scale import PIXEL_DTYPES
+
 from ..errors import InputError
 from .metadata import PhysicalSize
 from .tiff import Selection, TiffPlan, probe_tiff
@@ -77,6 +79,9 @@ class VolumeInfo:
     #: bytes the reader holds whatever the threads (a memory-mapped file: its pages count as
     #: resident memory once read)
     mapped_bytes: int = 0
+    #: "uint8" or "uint16" when every slice holds pixels of that type read as p / (2**bits - 1)
+    #: (so a streamed run can collapse them raw, ``collapse_scaled``), else None
+    pixel_dtype: str | None = None
 
     @property
     def shape(self) -> tuple[int, int, int, int]:
@@ -137,9 +142,23 @@ _TURNED = {5, 6, 7, 8}
 
 def exif_orientation(img: Image.Image) -> int:
     """The EXIF orientation of an open image (1 = as stored, 2-8 = flipped/turned), read from
-    its header; formats without EXIF give 1."""
+    its header; formats without EXIF give 1.
+
+    JPEG carries EXIF in a header segment Pillow has read at open. Other formats (PNG's
+    ``eXIf`` chunk, WebP's ``EXIF``) are read from what Pillow found before the pixels
+    (``img.info["exif"]``): ``getexif()`` would decode a whole PNG to look after its pixels,
+    which made probing a folder of large PNGs as slow as loading it.
+    """
     try:
-        value = img.getexif().get(0x0112, 1)
+        if img.format in ("JPEG", "MPO"):
+            exif = img.getexif()
+        else:
+            raw = img.info.get("exif")
+            if not raw:
+                return 1
+            exif = Image.Exif()
+            exif.load(raw)
+        value = exif.get(0x0112, 1)
     except Exception:  # noqa: BLE001 - a broken EXIF block: the pixels are read as stored
         return 1
     return int(value) if value in range(1, 9) else 1
@@ -184,16 +203,17 @@ def _probe_folder(folder: Path, selection: Selection) -> VolumeInfo:
         (p for p in folder.iterdir() if not p.name.startswith(".") and p.is_file()),
         key=lambda p: natural_sort_key(p.name),
     )
-    files, skipped, shapes, readers = [], [], [], []
+    files, skipped, shapes, readers, dtypes = [], [], [], [], set()
     plans: list[TiffPlan] = []
     for path in entries:
         try:
-            shape, reader = probe_image(path, selection)
+            shape, reader, dtype = probe_image(path, selection)
         except NotAnImage:
             skipped.append(path)
             continue
         shapes.append(shape)
         readers.append(reader)
+        dtypes.add(dtype)
         if isinstance(reader, TiffPlan):
             plans.append(reader)
         files.append(path)
@@ -224,14 +244,21 @@ def _probe_folder(folder: Path, selection: Selection) -> VolumeInfo:
     scratch = max((_page_bytes(p) for p in plans), default=4 * height * width * channels)
     info = _info(folder, "folder", files, len(files), height, width, channels, skipped)
     return replace(
-        info, physical=physical, source=source, reader=tuple(readers), scratch_bytes=scratch
+        info,
+        physical=physical,
+        source=source,
+        reader=tuple(readers),
+        scratch_bytes=scratch,
+        pixel_dtype=dtypes.pop() if len(dtypes) == 1 else None,
     )
 
 
-def probe_image(path: Path, selection: Selection | None = None) -> tuple[tuple, object]:
-    """One image file's ``((height, width, channels), reader)`` from its header: TIFF through
-    tifffile (reader: its TiffPlan), anything else through Pillow (reader: its EXIF
-    orientation, applied when it is read, so ``height`` and ``width`` are the upright ones).
+def probe_image(path: Path, selection: Selection | None = None) -> tuple[tuple, object, object]:
+    """One image file's ``((height, width, channels), reader, pixel_dtype)`` from its header:
+    TIFF through tifffile (reader: its TiffPlan), anything else through Pillow (reader: its
+    EXIF orientation, applied when it is read, so ``height`` and ``width`` are the upright
+    ones). ``pixel_dtype`` is "uint8"/"uint16" when the file's values are pixels read as
+    p / (2**bits - 1), else None.
 
     Raises
     ------
@@ -243,7 +270,8 @@ def probe_image(path: Path, selection: Selection | None = None) -> tuple[tuple, 
     selection = selection or Selection()
     if path.suffix.lower() in _TIFF_SUFFIXES:
         plan = _probe_tiff_slice(path, selection)
-        return (plan.plan.height, plan.plan.width, plan.plan.channels), plan
+        shape = (plan.plan.height, plan.plan.width, plan.plan.channels)
+        return shape, plan, _plan_pixels(plan)
     with open_image(path) as img:
         if getattr(img, "n_frames", 1) > 1:
             raise InputError(
@@ -252,9 +280,24 @@ def probe_image(path: Path, selection: Selection | None = None) -> tuple[tuple, 
             )
         height, width, channels = image_header(path, img, "image")
         orientation = exif_orientation(img)
+        if img.mode.startswith("I;16") or is_16bit_colour(img):
+            pixel_dtype = "uint16"
+        else:
+            pixel_dtype = "uint8" if img.mode in _EIGHT_BIT_MODES else None
     if orientation in _TURNED:
         height, width = width, height
-    return (height, width, channels), orientation
+    return (height, width, channels), orientation, pixel_dtype
+
+
+#: Pillow modes whose pixels are read as 8-bit values / 255.
+_EIGHT_BIT_MODES = {"L", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX", "CMYK", "YCbCr"}
+
+
+def _plan_pixels(plan: TiffPlan) -> str | None:
+    """The pixel type of a TIFF plan whose values are exact pixels, else None."""
+    if plan.scale.exact_pixels and plan.dtype in PIXEL_DTYPES:
+        return str(plan.dtype)
+    return None
 
 
 def _probe_tiff_slice(path: Path, selection: Selection) -> TiffPlan:
@@ -293,6 +336,7 @@ def _probe_tiff(path: Path, selection: Selection) -> VolumeInfo:
         reader=plan,
         scratch_bytes=scratch,
         mapped_bytes=plan.mapped_bytes,
+        pixel_dtype=_plan_pixels(plan),
     )
 
 
@@ -316,6 +360,7 @@ def _probe_zarr(path: Path, selection: Selection) -> VolumeInfo:
         source=source,
         reader=plan,
         scratch_bytes=2 * row * plan.dtype.itemsize + (0 if plan.scale.exact_pixels else 2**23),
+        pixel_dtype=_plan_pixels(plan),
     )
 
 
@@ -345,7 +390,8 @@ def _probe_npy(path: Path) -> VolumeInfo:
         )
     info = _info(path, "npy", [path], *shape, [])
     # a .npy is memory-mapped and read slice by slice: its pages become resident
-    return replace(info, mapped_bytes=int(np.prod(shape)) * dtype.itemsize)
+    pixel_dtype = str(dtype) if dtype in PIXEL_DTYPES and dtype.isnative else None
+    return replace(info, mapped_bytes=int(np.prod(shape)) * dtype.itemsize, pixel_dtype=pixel_dtype)
 
 
 def _info(path, kind, files, depth, height, width, channels, skipped) -> VolumeInfo:

@@ -40,6 +40,8 @@ from stv_kernels.pixel_scale import PIXEL_DTYPES, pixel_values
 from ..errors import InputError
 from .metadata import PhysicalSize
 
+F32 = np.float32
+
 #: Axis letters tifffile uses for a generic sequence of pages (no metadata).
 PAGE_SEQUENCE = "IQ"
 #: At most this many channels are kept (grey, grey+alpha... RGBA).
@@ -243,8 +245,11 @@ def value_scale(dtype, selection: Selection, significant_bits: int | None = None
 
 
 def scale_into(values: np.ndarray, out: np.ndarray, scale: ValueScale) -> None:
-    """Write raw ``values`` (same shape as ``out``, or broadcastable) into float32 ``out``."""
-    if scale.exact_pixels and values.dtype in PIXEL_DTYPES:
+    """Write raw ``values`` (same shape as ``out``, or broadcastable) into float32 ``out``; an
+    integer ``out`` (a raw slab of pixels, for a streamed run) gets the values as they are."""
+    if out.dtype != F32:
+        np.copyto(out, values, casting="unsafe")
+    elif scale.exact_pixels and values.dtype in PIXEL_DTYPES:
         pixel_values(values, out=out)
     elif scale.low == 0.0 and scale.high == 1.0:
         np.copyto(out, values, casting="unsafe")

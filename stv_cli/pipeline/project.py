@@ -26,7 +26,7 @@ from .outputs import (
     write_weights_plot,
 )
 from .settings import ProjectSettings
-from .slabs import slab_depth
+from .slabs import slab_depth, slice_bytes
 from .stages import (
     check_refined_memory,
     check_views,
@@ -184,8 +184,11 @@ def _streaming_slab(info, settings, needs_volume: bool, threads: int, bit_depth:
         return None
     # what a streamed run holds besides its slab: the picture and what writing it takes
     held = whole.writing - estimate_volume_bytes(*shape)
-    slab = slab_depth(info, limit, threads, held)
-    needed = held + slab * estimate_volume_bytes(1, *shape[1:]) + threads * info.scratch_bytes
+    if info.kind == "folder":  # a slice per file: threads + 1 slices decoded ahead
+        slab = threads + 1
+    else:
+        slab = slab_depth(info, limit, threads, held)
+    needed = held + slab * slice_bytes(info) + threads * info.scratch_bytes
     return slab if needed <= limit else None
 
 

@@ -102,3 +102,18 @@ def test_slab_after_slab_with_accumulate_is_the_whole_collapse(ops, rng):
     np.testing.assert_array_equal(out.view(np.uint32), whole.view(np.uint32))
     with pytest.raises(ValueError, match="accumulate needs an out"):
         ops.collapse_weighted(vol, weights, accumulate=True)
+
+
+@pytest.mark.parametrize("ops", [reference, cpu])
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_collapse_scaled_is_the_collapse_of_the_pixel_values(ops, dtype, rng):
+    from stv_kernels.pixel_scale import pixel_values
+
+    pixels = rng.integers(0, np.iinfo(dtype).max + 1, (9, 13, 7, 3), dtype=dtype)
+    weights = rng.standard_normal(9).astype(np.float32)
+    whole = reference.collapse_weighted(pixel_values(pixels), weights)
+    np.testing.assert_array_equal(ops.collapse_scaled(pixels, weights), whole)
+    out = np.empty((13, 7, 3), np.float32)
+    ops.collapse_scaled(pixels[:4], weights[:4], out=out)
+    ops.collapse_scaled(pixels[4:], weights[4:], out=out, accumulate=True)
+    np.testing.assert_array_equal(out, whole)

@@ -21,7 +21,7 @@ from stv_cli.pipeline.project import run_project_input
 from stv_cli.pipeline.settings import OutputSettings, ProjectionSettings, ProjectSettings
 from stv_cli.pipeline.workspace import Workspace
 
-SHAPE = (12, 20, 24, 3)  # 69 KiB as float32; a slice is 5.6 KiB
+SHAPE = (12, 20, 24, 3)  # 69 KiB as float32; a slice is 5.6 KiB (1.4 KiB as pixels)
 LIMIT = 56 * 1024  # the whole volume does not fit, a few slices and the picture do
 
 
@@ -31,6 +31,8 @@ def _inputs(tmp_path) -> dict:
     paths = {}
     np.save(tmp_path / "v.npy", pixels)
     paths["npy"] = tmp_path / "v.npy"
+    np.save(tmp_path / "f.npy", pixels.astype(np.float32) / 7)  # floats: the float32 slabs
+    paths["npy (float)"] = tmp_path / "f.npy"
     folder = tmp_path / "slices"
     folder.mkdir()
     for z in range(SHAPE[0]):

@@ -134,3 +134,17 @@ def test_collapse_pixels_refuses_what_the_reference_refuses(args):
 )
 def test_quantise_refuses_what_the_reference_refuses(args):
     _same_error(lambda: pixels.quantise(*args), lambda: reference.quantise(*args))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_collapse_scaled_is_bit_exact_and_accumulates(dtype):
+    from stv_kernels.cuda import collapse_scaled
+    from stv_kernels.pixel_scale import pixel_values
+
+    rng = np.random.default_rng(4)
+    pixels = rng.integers(0, np.iinfo(dtype).max + 1, (5, 3, 4, 3), dtype=dtype)
+    weights = rng.standard_normal(5).astype(np.float32)
+    whole = reference.collapse_weighted(pixel_values(pixels), weights)
+    out = collapse_scaled(pixels[:2], weights[:2])
+    collapse_scaled(pixels[2:], weights[2:], out=out, accumulate=True)
+    np.testing.assert_array_equal(out, whole)
