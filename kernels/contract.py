@@ -65,7 +65,7 @@ KERNELS: tuple[KernelSpec, ...] = (
     _spec(
         "collapse_upscaled",
         "collapse",
-        "vol, factor, weights, rows=None, out=None",
+        "vol, factor, weights, rows=None, out=None, accumulate=False",
         "(H*f, W*f, C) float32 (or the band's rows)",
     ),
     _spec(

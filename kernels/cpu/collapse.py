@@ -100,7 +100,7 @@ def collapse_weighted(
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def _collapse_upscaled_rows(vol, y0, y1, ty, columns, weights, scratch, padded, out):
+def _collapse_upscaled_rows(vol, y0, y1, ty, columns, weights, scratch, padded, out, accumulate):
     # vol (D, H, R) a band of source rows, out (H', R') the band's projection rows: for each
     # output value, acc = acc + up_z * w_z in z order, where up_z is the upscaled voxel,
     # computed as the upscale kernel computes it (the horizontal blends of the two source
@@ -114,10 +114,11 @@ def _collapse_upscaled_rows(vol, y0, y1, ty, columns, weights, scratch, padded, 
     for task in prange(ntasks):
         begin = task * height_out // ntasks
         end = (task + 1) * height_out // ntasks
-        for oy in range(begin, end):
-            acc = out[oy]
-            for j in range(run_out):
-                acc[j] = np.float32(0.0)
+        if not accumulate:
+            for oy in range(begin, end):
+                acc = out[oy]
+                for j in range(run_out):
+                    acc[j] = np.float32(0.0)
         for z in range(depth):
             w = weights[z]
             key0 = -1
@@ -175,7 +176,7 @@ def _collapse_upscaled_rows(vol, y0, y1, ty, columns, weights, scratch, padded, 
                 oy += 1
 
 
-def collapse_upscaled(vol: np.ndarray, factor: int, weights, rows=None, out=None):
+def collapse_upscaled(vol: np.ndarray, factor: int, weights, rows=None, out=None, accumulate=False):
     """``collapse_weighted(upscale_bilinear(vol, factor, rows=rows), weights)``, bit for bit,
     without making the upscaled volume.
 
@@ -183,11 +184,15 @@ def collapse_upscaled(vol: np.ndarray, factor: int, weights, rows=None, out=None
     :func:`stv_kernels.cpu.upscale_bilinear`), and each output value sums its upscaled voxels
     in z order in float32, computed with the upscale's own operations, as they are made.
 
+    With ``accumulate`` the sums continue from ``out`` (a stack streamed in windows).
+
     Returns
     -------
     ndarray
         ``out`` (allocated when None): float32 (rows, W*f, C).
     """
+    if accumulate and out is None:
+        raise ValueError("accumulate needs an out to add to")
     vol = check_volume(vol)
     factor = check_factor(factor)
     w = np.ascontiguousarray(weights, dtype=np.float32)
@@ -199,7 +204,7 @@ def collapse_upscaled(vol: np.ndarray, factor: int, weights, rows=None, out=None
     out = check_out(out, (ho, wo, c))
     vol = separate_input(vol, out)
     if factor == 1 or out.size == 0 or d == 0:
-        return collapse_weighted(vol[:, offset : offset + ho], w, out=out)
+        return collapse_weighted(vol[:, offset : offset + ho], w, out=out, accumulate=accumulate)
     if (wd + 1) * c >= 2**32:
         raise ValueError(f"a volume row of W*C = {wd * c} values is too long (limit 2**32)")
     y0, y1, ty, _ = bilinear_rows(h, factor, rows, h)
@@ -209,6 +214,15 @@ def collapse_upscaled(vol: np.ndarray, factor: int, weights, rows=None, out=None
     scratch = np.empty((ntasks, 2, wo * c), dtype=np.float32)
     padded = np.empty((ntasks, (wd + 1) * c), dtype=np.float32)
     _collapse_upscaled_rows(
-        vol.reshape(d, h, wd * c), y0, y1, ty, columns, w, scratch, padded, out.reshape(ho, wo * c)
+        vol.reshape(d, h, wd * c),
+        y0,
+        y1,
+        ty,
+        columns,
+        w,
+        scratch,
+        padded,
+        out.reshape(ho, wo * c),
+        bool(accumulate),
     )
     return out

@@ -22,7 +22,7 @@ PTX_SIGNATURES = {
     "_collapse": "(float32[:, ::1], float32[::1], float32[::1], boolean)",
     "_collapse_upscaled": (
         "(float32[:, :, :, ::1], int64[::1], int64[::1], float32[::1], int64[::1], int64[::1], "
-        "float32[::1], float32[::1], float32[:, :, ::1])"
+        "float32[::1], float32[::1], float32[:, :, ::1], boolean)"
     ),
 }
 
@@ -69,7 +69,7 @@ def collapse_weighted(vol, weights, out=None, accumulate=False):
 
 
 @cuda.jit(cache=True)
-def _collapse_upscaled(vol, y0, y1, ty, x0, x1, tx, weights, out):
+def _collapse_upscaled(vol, y0, y1, ty, x0, x1, tx, weights, out, accumulate):
     # vol (D, H, W, C) a band, out (H', W', C): out = sum_z up_z * w_z in z order, up_z the
     # upscaled voxel computed as _upscale computes it and never stored
     start = cuda.grid(1)
@@ -87,7 +87,7 @@ def _collapse_upscaled(vol, y0, y1, ty, x0, x1, tx, weights, out):
         xa = x0[ox]
         xb = x1[ox]
         fx = tx[ox]
-        acc = F32(0.0)
+        acc = out[oy, ox, c] if accumulate else F32(0.0)
         for z in range(depth):
             tl = vol[z, ya, xa, c]
             tr = vol[z, ya, xb, c]
@@ -99,11 +99,14 @@ def _collapse_upscaled(vol, y0, y1, ty, x0, x1, tx, weights, out):
         out[oy, ox, c] = acc
 
 
-def collapse_upscaled(vol, factor: int, weights, rows=None, out=None):
+def collapse_upscaled(vol, factor: int, weights, rows=None, out=None, accumulate=False):
     """``collapse_weighted(upscale_bilinear(vol, factor, rows=rows), weights)``, bit for bit,
     without making the upscaled volume (a tiled run's band; ``rows`` as for
     :func:`stv_kernels.cuda.upscale_bilinear`). Host or device arrays, as every kernel here.
+    ``accumulate`` continues the sums from ``out``.
     """
+    if accumulate and out is None:
+        raise ValueError("accumulate needs an out to add to")
     vol, on_device = volume_input(vol)
     factor = _checks.check_factor(factor)
     w = np.ascontiguousarray(to_host(weights), dtype=F32)
@@ -115,7 +118,7 @@ def collapse_upscaled(vol, factor: int, weights, rows=None, out=None):
         from .upscale import upscale_bilinear
 
         band = upscale_bilinear(vol, 1, rows=rows) if rows is not None else vol
-        return collapse_weighted(band, w, out=out)
+        return collapse_weighted(band, w, out=out, accumulate=accumulate)
     wo = wd * factor
     d_out, result = output(out, (ho, wo, c), on_device)
     if ho * wo * c == 0:
@@ -126,8 +129,10 @@ def collapse_upscaled(vol, factor: int, weights, rows=None, out=None):
     src = to_device(vol)
     if on_device:
         src = separate(src, d_out)
+    if accumulate and result is not d_out:
+        d_out.copy_to_device(np.ascontiguousarray(result))  # the sums so far, from the host
     _collapse_upscaled[blocks, threads](
         src, *(to_device(np.ascontiguousarray(a)) for a in (y0, y1, ty, x0, x1, tx)),
-        to_device(w), d_out,
+        to_device(w), d_out, bool(accumulate),
     )  # fmt: skip
     return finish(d_out, result)

@@ -36,9 +36,10 @@ def collapse_weighted(
 
 
 @quiet
-def collapse_upscaled(vol: np.ndarray, factor: int, weights, rows=None, out=None):
+def collapse_upscaled(vol: np.ndarray, factor: int, weights, rows=None, out=None, accumulate=False):
     """:func:`collapse_weighted` of :func:`upscale_bilinear` (``rows`` as there), bit for bit,
-    without the caller holding the upscaled volume (a tiled run's band)."""
+    without the caller holding the upscaled volume (a tiled run's band); ``accumulate``
+    continues the sums from ``out`` (a stack streamed in windows of slices)."""
     from .upscale import upscale_bilinear
 
     vol = check_volume(vol)
@@ -46,4 +47,4 @@ def collapse_upscaled(vol: np.ndarray, factor: int, weights, rows=None, out=None
     if w.shape != (vol.shape[0],):
         raise ValueError(f"weights must have length {vol.shape[0]}, got shape {w.shape}")
     upscaled = upscale_bilinear(vol, factor, rows=rows)
-    return collapse_weighted(upscaled, w, out=out)
+    return collapse_weighted(upscaled, w, out=out, accumulate=accumulate)

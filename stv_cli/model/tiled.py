@@ -93,38 +93,52 @@ class TiledChain:
             source = kernels.interpolate_z(source, self.method, out=dense)
         return source
 
-    def collapse(self, weights, out: np.ndarray | None = None, progress=None) -> np.ndarray:
+    def collapse(
+        self, weights, out: np.ndarray | None = None, progress=None, slices=None, accumulate=False
+    ) -> np.ndarray:
         """The projection with ``weights`` (one per refined slice): band by band into ``out``
-        (a float32 (H', W', C) array, allocated when None). ``progress(n)`` after each band."""
+        (a float32 (H', W', C) array, allocated when None). ``progress(n)`` after each band.
+
+        ``slices`` = ``(r0, r1)``: only the refined slices ``r0..r1-1`` are summed (``weights``
+        then holds their weights), continuing from ``out`` with ``accumulate``: a stack
+        streamed in windows of slices adds each window's own slices in z order.
+        """
         kernels, plan = ops(), self.plan
-        _, height, width, channels = plan.refined_shape
+        depth, height, width, channels = plan.refined_shape
         if out is None:
             out = np.empty((height, width, channels), dtype=F32)
+        r0, r1 = (0, depth) if slices is None else slices
         weights = np.ascontiguousarray(weights, dtype=F32)
         for band in plan.bands:
             kernels.collapse_upscaled(
-                self.band(band),
+                self.band(band)[r0:r1],
                 plan.upscale,
                 weights,
                 rows=plan.rows(band),
                 out=out[band.start : band.stop],
+                accumulate=accumulate,
             )
             if progress is not None:
                 progress(1)
         return out
 
-    def _upscaled(self, band: Band) -> np.ndarray:
-        return ops().upscale_bilinear(self.band(band), self.plan.upscale, rows=self.plan.rows(band))
+    def _upscaled(self, band: Band, r0: int, r1: int) -> np.ndarray:
+        source = np.ascontiguousarray(self.band(band)[r0:r1])
+        return ops().upscale_bilinear(source, self.plan.upscale, rows=self.plan.rows(band))
 
-    def statistics(self, two_pass: bool = False, progress=None) -> dict[str, np.ndarray]:
+    def statistics(self, two_pass: bool = False, progress=None, slices=None) -> dict:
         """Per-slice ``mean``, ``std`` (two-pass, when asked: one more pass), ``std_one_pass``,
         ``energy`` and ``abs_mean`` of the refined volume, as ``slice_statistics`` gives them
-        (float64 sums, the spec's NaN rule), from passes over the bands."""
-        depth, height, width, channels = self.plan.refined_shape
+        (float64 sums, the spec's NaN rule), from passes over the bands; of the refined slices
+        ``r0..r1-1`` only with ``slices`` = ``(r0, r1)`` (a window of a streamed stack: each
+        slice's statistics need that slice alone)."""
+        full, height, width, channels = self.plan.refined_shape
+        r0, r1 = (0, full) if slices is None else slices
+        depth = r1 - r0
         n = height * width * channels
         sums = np.zeros((3, depth), dtype=F64)
         for band in self.plan.bands:
-            block = self._upscaled(band)
+            block = self._upscaled(band, r0, r1)
             for z in range(depth):
                 values = block[z].astype(F64).reshape(-1)
                 sums[0, z] += values.sum()
@@ -143,7 +157,7 @@ class TiledChain:
             if two_pass:
                 deviations = np.zeros(depth, dtype=F64)
                 for band in self.plan.bands:
-                    block = self._upscaled(band)
+                    block = self._upscaled(band, r0, r1)
                     for z in range(depth):
                         values = block[z].astype(F64).reshape(-1) - mean[z]
                         deviations[z] += values @ values

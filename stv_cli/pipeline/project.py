@@ -86,8 +86,8 @@ def _project_input(path, settings, workspace: Workspace, context) -> list[Path]:
     tiled = tiles_apply(_Placement(device_memory_in_force()), settings.refine, needs_volume)
     context = context or RunContext()
     threads = _load_threads(context, info)
-    slab = _streaming_slab(info, settings, needs_volume, threads, out.bit_depth)
-    if slab is None:
+    streaming = _streaming(info, settings, needs_volume, threads, out.bit_depth)
+    if streaming is None:
         check_refined_memory(
             shape,
             settings.refine,
@@ -104,28 +104,29 @@ def _project_input(path, settings, workspace: Workspace, context) -> list[Path]:
         check_views(fusion, final_depth, settings.projection.views)
 
     report = volume = None
-    if slab is not None:  # larger than memory: read and collapse a slab of slices at a time
-        from .slabs import project_streamed
+    telemetry = "telemetry" in paths
+    if streaming is not None:  # larger than memory: read a slab or a window at a time
+        from .slabs import project_streamed, project_windowed
 
-        image, weights, report = project_streamed(
-            info,
-            settings.projection,
-            workspace,
-            slab,
-            threads,
-            telemetry="telemetry" in paths,
-            progress=context.progress,
-            name=input_name(path),
-        )
+        mode, size = streaming
+        common = {"telemetry": telemetry, "progress": context.progress, "name": input_name(path)}
+        if mode == "slabs":
+            image, weights, report = project_streamed(
+                info, settings.projection, workspace, size, threads, **common
+            )
+        else:
+            image, weights, report = project_windowed(
+                info, settings.refine, settings.projection, workspace, size, threads, **common
+            )
     elif tiled:  # refined and collapsed band by band
         volume = _load(info, shape, workspace, context)
         image, weights, report = project_tiled(
-            volume, settings.refine, settings.projection, workspace, telemetry="telemetry" in paths
+            volume, settings.refine, settings.projection, workspace, telemetry=telemetry
         )
     else:  # every stage whole: an output needs the refined volume, or --no-tiles
         volume = refine(_load(info, shape, workspace, context), settings.refine, workspace)
         image, weights = project_volume(volume, settings.projection, workspace)
-        if "telemetry" in paths:
+        if telemetry:
             report = volume.telemetry_report().as_dict()
     physical = refined_physical(info, settings.refine)
 
@@ -157,10 +158,14 @@ def _project_input(path, settings, workspace: Workspace, context) -> list[Path]:
     return written
 
 
-def _streaming_slab(info, settings, needs_volume: bool, threads: int, bit_depth: int):
-    """Slices per slab when the stack must be streamed (a plain projection whose volume does
-    not fit the memory limit, no output needing the volume), else None (loaded whole)."""
+def _streaming(info, settings, needs_volume: bool, threads: int, bit_depth: int):
+    """How to stream a stack whose run does not fit the memory limit: ``("slabs", n)`` (a
+    plain projection, n slices at a time), ``("windows", n)`` (a refinement, windows of n
+    slices and their halos), or None: the stack is loaded whole (it fits, an output needs
+    the refined volume, or it will live on a GPU), and the memory check refuses it if it
+    must."""
     from ..model.memory import memory_limit
+    from .slabs import window_halo, window_memory
     from .stages import estimate_run_memory
 
     refines = (
@@ -169,7 +174,7 @@ def _streaming_slab(info, settings, needs_volume: bool, threads: int, bit_depth:
         or (settings.refine.interpolate and settings.refine.interpolate_passes > 0)
     )
     limit = memory_limit()
-    if refines or needs_volume or limit is None or device_memory_in_force():
+    if needs_volume or limit is None or device_memory_in_force():
         return None
     shape = info.shape
     whole = estimate_run_memory(
@@ -179,17 +184,27 @@ def _streaming_slab(info, settings, needs_volume: bool, threads: int, bit_depth:
         threads=threads,
         mapped=info.mapped_bytes,
         bit_depth=bit_depth,
+        tiled=refines,
     )
     if whole.peak <= limit:
         return None
-    # what a streamed run holds besides its slab: the picture and what writing it takes
+    # what a streamed run holds besides its slices: the picture and what writing it takes
     held = whole.writing - estimate_volume_bytes(*shape)
+    decoding = threads * info.scratch_bytes
+    if refines:
+        halo = window_halo(settings.refine, info.depth)
+        chunk = 0
+        for size in (64, 32, 16, 8, 4, 2, 1):
+            if held + decoding + window_memory(info, settings.refine, size, halo) <= limit:
+                chunk = min(size, info.depth)
+                break
+        return ("windows", chunk) if chunk else None
     if info.kind == "folder":  # a slice per file: threads + 1 slices decoded ahead
         slab = threads + 1
     else:
         slab = slab_depth(info, limit, threads, held)
-    needed = held + slab * slice_bytes(info) + threads * info.scratch_bytes
-    return slab if needed <= limit else None
+    needed = held + slab * slice_bytes(info) + decoding
+    return ("slabs", slab) if needed <= limit else None
 
 
 class _Placement:

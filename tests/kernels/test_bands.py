@@ -60,3 +60,14 @@ def test_many_tasks_and_wide_rows_match_the_reference(rng):
             cpu.collapse_upscaled(vol, factor, weights),
             reference.collapse_weighted(reference.upscale_bilinear(vol, factor), weights),
         )
+
+
+@pytest.mark.parametrize("ops", BACKENDS)
+def test_collapse_upscaled_accumulates_slab_after_slab(ops, rng):
+    vol = rng.standard_normal((7, 6, 5, 3)).astype(F32)
+    weights = rng.standard_normal(7).astype(F32)
+    whole = ops.collapse_upscaled(vol, 3, weights)
+    out = np.empty_like(whole)
+    ops.collapse_upscaled(vol[:3], 3, weights[:3], out=out)
+    ops.collapse_upscaled(vol[3:], 3, weights[3:], out=out, accumulate=True)
+    assert_bit_exact(out, whole)

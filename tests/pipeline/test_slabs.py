@@ -88,3 +88,26 @@ def test_a_limit_too_small_for_a_slab_is_refused_before_reading(tmp_path):
     with pytest.raises(InvalidDimensions, match="memory limit"):
         run_project_input(paths["npy"], _settings(tmp_path / "o"), Workspace(),
                           RunContext(memory_limit=4096))  # fmt: skip
+
+
+def test_a_refined_stack_over_the_limit_is_streamed_in_windows(tmp_path, monkeypatch):
+    import stv_cli.io.images as images
+    from stv_cli.pipeline.settings import RefineSettings
+
+    voxels = np.random.default_rng(2).random((14, 16, 18, 3), dtype=np.float32)
+    np.save(tmp_path / "r.npy", voxels)
+    refine = RefineSettings(diffuse_iterations=1, interpolate="cubic", upscale=2)
+
+    def settings(out):
+        return ProjectSettings(
+            output=OutputSettings(out=out, image_format="tif", bit_depth=32), refine=refine
+        )
+
+    run_project_input(tmp_path / "r.npy", settings(tmp_path / "whole"), Workspace(), RunContext())
+    with monkeypatch.context() as patch:
+        patch.setattr(images, "load_volume", _never)
+        run_project_input(tmp_path / "r.npy", settings(tmp_path / "windows"), Workspace(),
+                          RunContext(memory_limit=300 * 1024))  # fmt: skip
+    want = tifffile.imread(tmp_path / "whole" / "r.tif")
+    got = tifffile.imread(tmp_path / "windows" / "r.tif")
+    np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32))
