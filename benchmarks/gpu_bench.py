@@ -125,7 +125,7 @@ def stv_kernels(shape):
         host,
         weights,
         {
-            "collapse": (go(_collapse, n, flat, d_w, picture), 4 * (d * n + n), picture),
+            "collapse": (go(_collapse, n, flat, d_w, picture, False), 4 * (d * n + n), picture),
             "interpolate": (
                 go(_interpolate, (2 * d - 1) * n, flat, 2, dense),
                 4 * (d * n + (2 * d - 1) * n),

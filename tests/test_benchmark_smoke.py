@@ -152,3 +152,15 @@ def test_the_loading_benchmark_runs_and_its_estimates_hold(tmp_path):
     assert len(data["memory"]) == 2
     for row in data["memory"]:
         assert row["peak_rss"] > 0 and row["estimate"] > 0
+
+
+def test_the_tiles_benchmark_runs_both_parts(tmp_path):
+    script = BENCH.parent / "tiles_bench.py"
+    report = tmp_path / "tiles.json"
+    cmd = [sys.executable, str(script), "--quick", "--repeats", "1", "--json", str(report)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    data = json.loads(report.read_text())
+    assert set(data["tiles"]) == {"plain", "cubic, upscale 2", "cubic x2 passes, upscale 4"}
+    assert all(row["peak_rss"] > 0 for row in data["tiles"].values())
+    assert data["stream"]["npy"]["streamed_phase_s"] > 0
