@@ -11,8 +11,7 @@ import numpy as np
 from numba import get_num_threads, njit, prange
 
 from .._checks import band_shape, check_factor, check_out, check_volume, separate_input
-from .._tables import bilinear_rows
-from .upscale import TASKS_PER_THREAD, _blend_columns, _column_plan
+from .upscale import TASKS_PER_THREAD, _blend_columns, blend_plan
 
 #: Rows of ``out`` one thread accumulates together: about 128 KiB, so the block of running
 #: sums stays in L2 while the slices stream through it in long contiguous runs.
@@ -205,14 +204,9 @@ def collapse_upscaled(vol: np.ndarray, factor: int, weights, rows=None, out=None
     vol = separate_input(vol, out)
     if factor == 1 or out.size == 0 or d == 0:
         return collapse_weighted(vol[:, offset : offset + ho], w, out=out, accumulate=accumulate)
-    if (wd + 1) * c >= 2**32:
-        raise ValueError(f"a volume row of W*C = {wd * c} values is too long (limit 2**32)")
-    y0, y1, ty, _ = bilinear_rows(h, factor, rows, h)
-    columns = _column_plan(wd, wo, c)
     # at least `factor` output rows a task: its source rows are blended once for all of them
     ntasks = max(1, min(ho // factor, TASKS_PER_THREAD * get_num_threads()))
-    scratch = np.empty((ntasks, 2, wo * c), dtype=np.float32)
-    padded = np.empty((ntasks, (wd + 1) * c), dtype=np.float32)
+    y0, y1, ty, columns, scratch, padded = blend_plan(vol.shape, factor, rows, ntasks)
     _collapse_upscaled_rows(
         vol.reshape(d, h, wd * c),
         y0,

@@ -238,6 +238,23 @@ def _column_plan(w, wo, channels):
     )
 
 
+def blend_plan(shape, factor: int, rows, ntasks: int):
+    """What the row kernels of an upscale by ``factor`` share: the row tables of the band
+    (``rows``), the column plan, and per task two scratch rows and a padded source row.
+
+    Raises ValueError for a row of 2**32 values or more (the tables index it in uint32).
+    """
+    _, h, w, c = shape
+    if (w + 1) * c >= 2**32:
+        raise ValueError(f"a volume row of W*C = {w * c} values is too long (limit 2**32)")
+    wo = w * factor
+    y0, y1, ty, _ = bilinear_rows(h, factor, rows, h)
+    columns = _column_plan(w, wo, c)
+    scratch = np.empty((ntasks, 2, wo * c), dtype=np.float32)
+    padded = np.empty((ntasks, (w + 1) * c), dtype=np.float32)
+    return y0, y1, ty, columns, scratch, padded
+
+
 def upscale_bilinear(vol: np.ndarray, factor: int, out: np.ndarray | None = None, rows=None):
     """Resample every slice to (H*f, W*f) with corner-aligned bilinear interpolation.
 
@@ -271,13 +288,9 @@ def upscale_bilinear(vol: np.ndarray, factor: int, out: np.ndarray | None = None
     if factor == 1:
         out[...] = vol[:, offset : offset + ho]
         return out
-    if (w + 1) * c >= 2**32:
-        raise ValueError(f"a volume row of W*C = {w * c} values is too long (limit 2**32)")
-    y0, y1, ty, _ = bilinear_rows(h, factor, rows, h)
-    columns = _column_plan(w, wo, c)
-    ntasks = min(d * ho, TASKS_PER_THREAD * get_num_threads())
-    scratch = np.empty((ntasks, 2, wo * c), dtype=np.float32)
-    padded = np.empty((ntasks, (w + 1) * c), dtype=np.float32)
+    y0, y1, ty, columns, scratch, padded = blend_plan(
+        vol.shape, factor, rows, min(d * ho, TASKS_PER_THREAD * get_num_threads())
+    )
     _upscale_rows(
         vol.reshape(d, h, w * c),
         y0,

@@ -168,11 +168,7 @@ def _streaming(info, settings, needs_volume: bool, threads: int, bit_depth: int)
     from .slabs import window_halo, window_memory
     from .stages import estimate_run_memory
 
-    refines = (
-        settings.refine.diffuse_iterations > 0
-        or settings.refine.upscale > 1
-        or (settings.refine.interpolate and settings.refine.interpolate_passes > 0)
-    )
+    refines = settings.refine.refines
     limit = memory_limit()
     if needs_volume or limit is None or device_memory_in_force():
         return None

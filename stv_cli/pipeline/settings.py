@@ -33,6 +33,15 @@ class RefineSettings:
     interpolate_passes: int = 1
     upscale: int = 1
 
+    @property
+    def refines(self) -> bool:
+        """Whether any stage runs (diffusion, Z interpolation, upscale)."""
+        return (
+            self.diffuse_iterations > 0
+            or self.upscale > 1
+            or bool(self.interpolate and self.interpolate_passes > 0)
+        )
+
     def stage_shapes(self, shape: tuple[int, ...]) -> list[tuple[int, int, int, int]]:
         """Shapes of the volume after each refinement stage, the input shape first."""
         d, h, w, c = shape

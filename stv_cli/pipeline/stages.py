@@ -135,12 +135,7 @@ def tiles_apply(volume, refine_settings: RefineSettings, needs_volume: bool) -> 
     """Whether a run refines and collapses band by band (:func:`project_tiled`): there is a
     refinement to spare, no output needs the whole refined volume (``needs_volume``: a grid, a
     saved volume, ``--no-tiles``), and the volume lives on the host."""
-    refines = (
-        refine_settings.diffuse_iterations > 0
-        or refine_settings.upscale > 1
-        or (refine_settings.interpolate and refine_settings.interpolate_passes > 0)
-    )
-    return refines and not needs_volume and not volume.on_device
+    return refine_settings.refines and not needs_volume and not volume.on_device
 
 
 def tile_plan(shape, refine_settings: RefineSettings, statistics: bool = False):
