@@ -6,11 +6,13 @@ from pathlib import Path
 
 import click
 
+from .inputs import collect_inputs
 from .model_options import projection_options, refinement_options
 from .options import (
     batch_output_options,
     extra_output_options,
     grid_layout_options,
+    input_list_options,
     value_range_option,
 )
 from .param_types import BoundedInt
@@ -19,13 +21,8 @@ SIZE = BoundedInt(1, 65536)
 
 
 @click.command()
-@click.argument(
-    "latents",
-    nargs=-1,
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    metavar="LATENTS...",
-)
+@click.argument("latents", nargs=-1, type=click.Path(path_type=Path), metavar="LATENTS...")
+@input_list_options
 @click.option(
     "-o",
     "--output",
@@ -82,6 +79,7 @@ def decode(ctx: click.Context, latents: tuple[Path, ...], output: str, **options
     from .report import run_projection_batch
     from .settings import grid_settings, output_settings, projection_settings, refine_settings
 
+    latents = tuple(collect_inputs(latents, options, "LATENTS"))
     settings = DecodeSettings(
         output=output_settings(latents, output, options),
         depth=options["depth"],

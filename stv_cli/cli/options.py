@@ -95,6 +95,14 @@ def report_options(func: F) -> F:
             help="Print a machine-readable JSON report on stdout instead of the paths written.",
         ),
         click.option(
+            "--report",
+            "report_file",
+            metavar="FILE",
+            default=None,
+            help="Write one JSON line per input to FILE ('-': stdout) as soon as it finishes: "
+            "input, status, outputs, error, warnings, seconds, host, worker.",
+        ),
+        click.option(
             "-q", "--quiet", is_flag=True, help="No progress bars or notes on stderr (errors stay)."
         ),
         click.option(
@@ -377,5 +385,32 @@ def stack_selection_options(func: F) -> F:
             callback=_check_value_range,
             help="Raw values LOW..HIGH of a TIFF or Zarr stack become 0..1 (default: integers "
             "over their type's range, or the significant bits OME declares; floats as stored).",
+        ),
+    )(func)
+
+
+def input_list_options(func: F) -> F:
+    """``--files-from``, ``-0/--null`` and ``--shard``: where a batch's inputs come from
+    (:mod:`stv_cli.cli.inputs`)."""
+    return compose_options(
+        click.option(
+            "--files-from",
+            metavar="FILE",
+            default=None,
+            help="Also read inputs from FILE, one per line ('-': stdin), after those given as "
+            "arguments. Quoted globs ('stacks/*') are expanded by stv in natural order.",
+        ),
+        click.option(
+            "-0",
+            "--null",
+            is_flag=True,
+            help="--files-from entries are separated by NUL bytes (find -print0), not lines.",
+        ),
+        click.option(
+            "--shard",
+            metavar="K/N",
+            default=None,
+            help="Run only the K-th of N parts of the input list (inputs K-1, K-1+N, ... from "
+            "0: the N shards partition it); 'slurm' takes K and N from SLURM_ARRAY_TASK_*.",
         ),
     )(func)

@@ -11,19 +11,15 @@ from .options import (
     batch_output_options,
     extra_output_options,
     grid_options,
+    input_list_options,
     stack_selection_options,
     volume_format_option,
 )
 
 
 @click.command()
-@click.argument(
-    "inputs",
-    nargs=-1,
-    required=True,
-    type=click.Path(exists=True, path_type=Path),
-    metavar="INPUT...",
-)
+@click.argument("inputs", nargs=-1, type=click.Path(path_type=Path), metavar="INPUT...")
+@input_list_options
 @click.option(
     "-o",
     "--output",
@@ -85,6 +81,7 @@ def project(ctx: click.Context, inputs: tuple[Path, ...], output: str, **options
     """
     from ..pipeline.project import run_project_input
     from ..pipeline.settings import ProjectSettings
+    from .inputs import collect_inputs
     from .report import run_projection_batch
     from .settings import (
         grid_settings,
@@ -95,7 +92,7 @@ def project(ctx: click.Context, inputs: tuple[Path, ...], output: str, **options
         split_time_inputs,
     )
 
-    inputs = split_time_inputs(inputs, options)
+    inputs = split_time_inputs(collect_inputs(inputs, options), options)
     settings = ProjectSettings(
         selection=selection_settings(options),
         tiles=not options["no_tiles"],

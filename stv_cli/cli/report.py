@@ -6,6 +6,7 @@ people. A batch exits 0 when every input was done or skipped, 1 when one failed.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
 from collections.abc import Callable, Sequence
@@ -60,19 +61,60 @@ def run_inputs(
     process: Callable[[Path], Sequence[Path]],
     options: dict,
 ) -> None:
-    """Run ``process`` over ``inputs`` as a batch, print as it goes, and exit with its code."""
+    """Run ``process`` over ``inputs`` as a batch, print as it goes, and exit with its code.
+
+    With ``--report FILE`` (``-``: stdout) each input's record is written to FILE as one JSON
+    line, flushed, as soon as it finishes, so a long batch can be followed (``tail -f``) and
+    an interrupted one leaves the lines of every input it finished.
+    """
     from ..executors.batch import run_batch
 
-    report = run_batch(
-        inputs,
-        process,
-        command=command,
-        quiet=options["quiet"],
-        on_result=batch_printer(
-            command, options["json_report"], options["quiet"], options["verbose"]
-        ),
+    printer = batch_printer(
+        command,
+        options["json_report"] or options.get("report_file") == "-",
+        options["quiet"],
+        options["verbose"],
     )
+    with _report_lines(options.get("report_file"), command) as write_line:
+
+        def on_result(result) -> None:
+            printer(result)
+            write_line(result)
+
+        report = run_batch(
+            inputs, process, command=command, quiet=options["quiet"], on_result=on_result
+        )
     finish_batch(ctx, report, options["json_report"])
+
+
+@contextlib.contextmanager
+def _report_lines(target: str | None, command: str):
+    """A writer of one JSON line per input result into ``target`` (None: nothing)."""
+    import json
+    from dataclasses import asdict
+
+    if target is None:
+        yield lambda result: None
+        return
+    if target == "-":
+        handle, close = sys.stdout, False
+    else:
+        try:
+            handle, close = open(target, "a", encoding="utf-8"), True  # noqa: SIM115
+        except OSError as error:
+            raise click.BadParameter(
+                f"cannot write {target!r}: {error.strerror or error}", param_hint="'--report'"
+            ) from None
+
+    def write(result) -> None:
+        handle.write(json.dumps({"command": command, **asdict(result)}) + "\n")
+        handle.flush()
+
+    try:
+        yield write
+    finally:
+        if close:
+            handle.close()
 
 
 def announce(command: str, count: int, backend: str, verbose: bool) -> None:

@@ -14,10 +14,12 @@ import click
 
 from .checks import check_bit_depth, check_image_path, check_output_mode, check_unique_names
 from .device import run_context
+from .inputs import collect_inputs
 from .options import (
     compose_options,
     device_option,
     grid_options,
+    input_list_options,
     output_mode_options,
     report_options,
     threads_option,
@@ -39,13 +41,8 @@ VIDEO_NUMBA_THREADS = 1
 
 
 @click.command()
-@click.argument(
-    "inputs",
-    nargs=-1,
-    required=True,
-    type=click.Path(exists=True, path_type=Path),
-    metavar="INPUT...",
-)
+@click.argument("inputs", nargs=-1, type=click.Path(path_type=Path), metavar="INPUT...")
+@input_list_options
 @click.option(
     "-o",
     "--output",
@@ -114,6 +111,7 @@ def video(ctx: click.Context, inputs: tuple[Path, ...], output: Path, **options)
       stv video clip.mp4 -o out/ --depth 4 --scene-cut 0.2 \\
           --contact-sheet 'out/{name}_sheet.png' --telemetry 'out/{name}.csv'
     """
+    inputs = tuple(collect_inputs(inputs, options))
     to_directory = _check_options(inputs, output, options)
     settings = _settings(options, output, to_directory)
     # one numba thread unless asked: the decoder and encoder threads need the other cores,

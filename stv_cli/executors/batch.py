@@ -23,9 +23,13 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+import socket
 import sys
+import threading
 import time
 import traceback
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -58,6 +62,11 @@ class InputResult:
     outputs: list[str] = field(default_factory=list)
     error: str | None = None
     seconds: float = 0.0
+    #: what the input's processing warned about (a skipped file, a channel dropped, ...)
+    warnings: list[str] = field(default_factory=list)
+    #: where it ran: the machine's name and the process and thread that ran it
+    host: str = ""
+    worker: str = ""
 
 
 @dataclass
@@ -161,6 +170,22 @@ def run_batch(
 
 def _run_one(item: Path, process: Callable[[Path], Sequence[Path | str]]) -> InputResult:
     start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        # every input's notes for people (UserWarning: a skipped file, lost precision), also
+        # when an earlier input said the same from the same line; library deprecations keep
+        # their filters. (The record is per process: inputs running side by side on threads
+        # may see each other's.)
+        warnings.simplefilter("always", UserWarning)
+        result = _outcome(item, process, start)
+    for warning in caught:  # shown as usual, and kept with the input they belong to
+        warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
+        result.warnings.append(str(warning.message))
+    result.host = socket.gethostname()
+    result.worker = f"{os.getpid()}:{threading.current_thread().name}"
+    return result
+
+
+def _outcome(item: Path, process, start: float) -> InputResult:
     try:
         outputs = process(item)
     except SkipInput as skip:

@@ -78,7 +78,10 @@ def test_report_json_structure():
     assert data["command"] == "decode"
     assert (data["inputs"], data["ok"], data["failed"], data["skipped"]) == (3, 1, 1, 1)
     assert data["exit_code"] == 1
-    assert set(data["results"][0]) == {"input", "status", "outputs", "error", "seconds"}
+    assert set(data["results"][0]) == {
+        "input", "status", "outputs", "error", "seconds", "warnings", "host", "worker",
+    }  # fmt: skip
+    assert data["results"][0]["host"] and data["results"][0]["worker"]
     assert data["results"][0]["error"] is None
     assert data["results"][0]["seconds"] >= 0
 
@@ -100,3 +103,16 @@ def test_progress_only_on_a_terminal_and_not_quiet():
     assert progress_enabled(False, _Stream(True))
     assert not progress_enabled(True, _Stream(True))
     assert not progress_enabled(False, _Stream(False))
+
+
+def test_each_input_keeps_its_own_warnings():
+    import warnings
+
+    def warn_twice(item):
+        warnings.warn(f"note about {item}", UserWarning, stacklevel=1)  # the same line
+        return []
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the batch still records them
+        report = run_batch(["a", "b"], warn_twice, command="project", quiet=True)
+    assert [r.warnings for r in report.results] == [["note about a"], ["note about b"]]
