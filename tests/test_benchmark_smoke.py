@@ -164,3 +164,14 @@ def test_the_tiles_benchmark_runs_both_parts(tmp_path):
     assert set(data["tiles"]) == {"plain", "cubic, upscale 2", "cubic x2 passes, upscale 4"}
     assert all(row["peak_rss"] > 0 for row in data["tiles"].values())
     assert data["stream"]["npy"]["streamed_phase_s"] > 0
+
+
+def test_the_batch_benchmark_runs(tmp_path):
+    pytest.importorskip("distributed", reason="the dask extra is not installed")
+    script = BENCH.parent / "batch_bench.py"
+    report = tmp_path / "batch.json"
+    proc = subprocess.run([sys.executable, str(script), "--quick", "--json", str(report)],
+                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    data = json.loads(report.read_text())
+    assert data["inputs"] == 20 and all(rate > 0 for rate in data["inputs_per_s"].values())

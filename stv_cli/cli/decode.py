@@ -13,6 +13,7 @@ from .options import (
     extra_output_options,
     grid_layout_options,
     input_list_options,
+    scheduler_option,
     value_range_option,
 )
 from .param_types import BoundedInt
@@ -23,6 +24,7 @@ SIZE = BoundedInt(1, 65536)
 @click.command()
 @click.argument("latents", nargs=-1, type=click.Path(path_type=Path), metavar="LATENTS...")
 @input_list_options
+@scheduler_option()
 @click.option(
     "-o",
     "--output",

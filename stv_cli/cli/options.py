@@ -414,3 +414,15 @@ def input_list_options(func: F) -> F:
             "0: the N shards partition it); 'slurm' takes K and N from SLURM_ARRAY_TASK_*.",
         ),
     )(func)
+
+
+def scheduler_option() -> F:
+    """``--scheduler``: run the inputs as tasks on a Dask cluster (the ``dask`` extra)."""
+    return click.option(
+        "--scheduler",
+        metavar="ADDRESS",
+        default=None,
+        help="Run each input as a task on a Dask cluster: tcp://HOST:PORT (a running 'dask "
+        "scheduler' whose 'dask worker's share the files) or local:N (N worker processes "
+        "here). Needs pip install 'stv-cli[dask]'.",
+    )

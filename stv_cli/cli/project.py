@@ -12,6 +12,7 @@ from .options import (
     extra_output_options,
     grid_options,
     input_list_options,
+    scheduler_option,
     stack_selection_options,
     volume_format_option,
 )
@@ -20,6 +21,7 @@ from .options import (
 @click.command()
 @click.argument("inputs", nargs=-1, type=click.Path(path_type=Path), metavar="INPUT...")
 @input_list_options
+@scheduler_option()
 @click.option(
     "-o",
     "--output",

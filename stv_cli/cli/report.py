@@ -60,6 +60,7 @@ def run_inputs(
     inputs: Sequence[Path],
     process: Callable[[Path], Sequence[Path]],
     options: dict,
+    executor=None,
 ) -> None:
     """Run ``process`` over ``inputs`` as a batch, print as it goes, and exit with its code.
 
@@ -82,7 +83,12 @@ def run_inputs(
             write_line(result)
 
         report = run_batch(
-            inputs, process, command=command, quiet=options["quiet"], on_result=on_result
+            inputs,
+            process,
+            command=command,
+            quiet=options["quiet"],
+            on_result=on_result,
+            executor=executor,
         )
     finish_batch(ctx, report, options["json_report"])
 
@@ -127,7 +133,9 @@ def run_projection_batch(ctx, command: str, inputs, run_input, settings, options
     """The batch of ``project`` and ``decode``: run context, files read once, then every input.
 
     ``run_input(path, settings=, workspace=, context=)`` is the pipeline's per-input function.
-    A bad ``--resonance`` or ``--views`` file stops the run (exit 1) before any input.
+    A bad ``--resonance`` or ``--views`` file stops the run (exit 1) before any input. With
+    ``--scheduler`` the inputs run as tasks on a Dask cluster: each worker makes its own
+    workspace, and numba's threads per worker default to this machine's cores / workers.
     """
     from ..pipeline.workspace import Workspace
     from .device import run_context
@@ -136,5 +144,31 @@ def run_projection_batch(ctx, command: str, inputs, run_input, settings, options
     announce(command, len(inputs), context.backend, options["verbose"])
     workspace = Workspace()
     workspace.preload(settings.projection)
-    process = functools.partial(run_input, settings=settings, workspace=workspace, context=context)
-    run_inputs(ctx, command, inputs, process, options)
+    spec = options.get("scheduler")
+    if spec is None:
+        process = functools.partial(
+            run_input, settings=settings, workspace=workspace, context=context
+        )
+        run_inputs(ctx, command, inputs, process, options)
+        return
+    from dataclasses import replace
+
+    from ..errors import StvError
+    from ..executors.dask import DaskExecutor
+
+    try:
+        executor = DaskExecutor(spec)
+    except StvError as error:
+        raise click.BadParameter(str(error), param_hint="'--scheduler'") from None
+    import time
+
+    with executor:
+        threads = context.threads or executor.threads_per_worker()
+        remote = replace(context, threads=threads, progress=False)
+        # an input may run twice (its worker died after publishing): its own outputs are
+        # recognised by their time (the batch's start, less the file clock's coarse tick)
+        output = replace(settings.output, batch_started=time.time() - 0.1)
+        process = functools.partial(
+            run_input, settings=replace(settings, output=output), context=remote
+        )
+        run_inputs(ctx, command, inputs, process, options, executor=executor)

@@ -47,10 +47,14 @@ KNOWN_ERRORS: tuple[type[BaseException], ...] = (StvError, OSError)
 class SkipInput(Exception):
     """Raised by a per-input function to say: nothing to do, these outputs exist already."""
 
-    def __init__(self, outputs: Sequence[Path | str], reason: str = "outputs exist") -> None:
+    def __init__(
+        self, outputs: Sequence[Path | str], reason: str = "outputs exist", status: str = "skipped"
+    ) -> None:
         super().__init__(reason)
         self.outputs = [str(p) for p in outputs]
         self.reason = reason
+        #: "skipped", or "ok" when the outputs are this very batch's (an input run twice)
+        self.status = status
 
 
 @dataclass
@@ -189,6 +193,8 @@ def _outcome(item: Path, process, start: float) -> InputResult:
     try:
         outputs = process(item)
     except SkipInput as skip:
+        if skip.status == OK:
+            return InputResult(str(item), OK, skip.outputs, None, _since(start))
         return InputResult(str(item), SKIPPED, skip.outputs, skip.reason, _since(start))
     except KNOWN_ERRORS as error:
         return InputResult(str(item), FAILED, [], _message(error), _since(start))

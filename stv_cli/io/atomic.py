@@ -15,11 +15,13 @@ and an existing file is never replaced unless the caller asks (docs/architecture
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import math
 import os
 import secrets
 import shutil
+import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -98,15 +100,19 @@ def atomic_output(
     Yields
     ------
     pathlib.Path
-        ``<folder>/.<name>.tmp-XXXXXXXX<ext>``: hidden, in the same folder (so the rename is
-        atomic) and with the target's extension (so writers such as Pillow pick the format).
-        The block writes it; on any exception, KeyboardInterrupt included, it is removed.
+        ``<folder>/.<name>.tmp-<host>~<pid>-XXXXXXXX<ext>``: hidden, in the same folder (so
+        the rename is atomic) and with the target's extension (so writers such as Pillow pick
+        the format). The block writes it; on any exception, KeyboardInterrupt included, it is
+        removed. A process killed while writing (a Dask worker lost mid-input) leaves its
+        temporary file behind: the next write of the same target on the same host removes
+        those whose process no longer runs.
     """
     target = Path(path)
     _refuse_existing(target, overwrite)
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_orphans(target)
     fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{target.stem}.tmp-", suffix=target.suffix, dir=target.parent
+        prefix=f".{target.stem}.tmp-{_WRITER}-", suffix=target.suffix, dir=target.parent
     )
     os.close(fd)
     tmp = Path(tmp_name)
@@ -125,6 +131,24 @@ def atomic_output(
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
+
+
+#: Who writes a temporary file: this host and process (a name part without "-" or ".").
+_WRITER = f"{socket.gethostname().replace('-', '_').replace('.', '_')}~{os.getpid()}"
+
+
+def _remove_orphans(target: Path) -> None:
+    """Remove temporary files of ``target`` left by processes of this host that are gone."""
+    host = _WRITER.split("~")[0]
+    for orphan in target.parent.glob(f".{glob.escape(target.stem)}.tmp-{host}~*"):
+        pid_text = orphan.name[len(f".{target.stem}.tmp-{host}~") :].split("-", 1)[0]
+        try:
+            os.kill(int(pid_text), 0)
+        except ProcessLookupError:  # its writer is gone: the file will never be published
+            with contextlib.suppress(OSError):
+                shutil.rmtree(orphan) if orphan.is_dir() else orphan.unlink()
+        except (ValueError, PermissionError, OSError):
+            continue
 
 
 def _refuse_existing_directory(target: Path, overwrite: bool) -> None:
@@ -203,8 +227,11 @@ def atomic_directory(path: str | os.PathLike, overwrite: bool = False) -> Iterat
     target = Path(path)
     _refuse_existing_directory(target, overwrite)
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_orphans(target)
     tmp = Path(
-        tempfile.mkdtemp(prefix=f".{target.stem}.tmp-", suffix=target.suffix, dir=target.parent)
+        tempfile.mkdtemp(
+            prefix=f".{target.stem}.tmp-{_WRITER}-", suffix=target.suffix, dir=target.parent
+        )
     )
     try:
         yield tmp

@@ -84,6 +84,15 @@ def claim_outputs(paths: list[Path], output: OutputSettings) -> bool:
     from ..io.atomic import OutputExists
 
     existing = [p for p in paths if p.exists()]
+    since = getattr(output, "batch_started", None)  # video outputs have none
+    if since is not None and existing:
+        # a batch whose inputs may run twice (a Dask worker lost after it published some
+        # outputs): files this batch wrote are its own, done or to be replaced
+        ours = [p for p in existing if p.stat().st_mtime >= since]
+        if len(ours) == len(paths):
+            raise SkipInput(paths, "written by an earlier attempt of this batch", status="ok")
+        if len(ours) == len(existing):
+            return True
     if output.skip_existing:
         if existing and len(existing) == len(paths):
             raise SkipInput(paths, "outputs exist (--skip-existing)")

@@ -113,6 +113,9 @@ class OutputSettings:
     weights_plot: bool = False
     telemetry: bool = False
     save_volume: bool = False
+    #: when the batch began (time.time()), for batches whose inputs may run twice (a Dask
+    #: cluster retries an input whose worker died): outputs written since then are its own
+    batch_started: float | None = None
     volume_format: str = "npy"  # of save_volume: npy, zarr or tif
 
 

@@ -173,3 +173,22 @@ def test_a_file_is_never_a_directory_target(tmp_path):
     with pytest.raises(OutputExists, match="is a file"), atomic_directory(target, overwrite=True):
         pass
     assert target.read_text() == "a file"
+
+
+def test_a_temporary_file_of_a_dead_writer_is_removed_by_the_next_write(tmp_path):
+    import subprocess
+    import sys
+
+    from stv_cli.io import atomic
+
+    host = atomic._WRITER.split("~")[0]
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    orphan = tmp_path / f".pic.tmp-{host}~{dead}-abcd.png"
+    orphan.write_bytes(b"half")
+    alive = tmp_path / f".pic.tmp-{host}~{os.getpid()}-efgh.png"  # a live writer's: kept
+    alive.write_bytes(b"busy")
+    with atomic.atomic_output(tmp_path / "pic.png") as tmp:
+        tmp.write_bytes(b"done")
+    assert not orphan.exists() and alive.exists()
+    assert (tmp_path / "pic.png").read_bytes() == b"done"

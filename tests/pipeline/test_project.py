@@ -403,3 +403,21 @@ def test_weights_record_has_no_physical_when_the_input_declares_none(tmp_path):
     settings = ProjectSettings(output=OutputSettings(out=tmp_path / "out", weights=True))
     written = run_project_input(tmp_path / "vol.npy", settings)
     assert "physical" not in json.loads(written[1].read_text())
+
+
+def test_outputs_of_this_very_batch_are_its_own(tmp_path):
+    import os
+    import time
+
+    out = OutputSettings(out=tmp_path, batch_started=time.time() - 0.1)
+    paths = [tmp_path / "a.png", tmp_path / "a_weights.json"]
+    paths[0].write_bytes(b"x")
+    assert claim_outputs(paths, out) is True  # one of ours exists: redone, replacing it
+    paths[1].write_bytes(b"y")
+    with pytest.raises(SkipInput) as done:
+        claim_outputs(paths, out)
+    assert done.value.status == "ok"  # both ours: the input was done by an earlier attempt
+    old = time.time() - 3600
+    os.utime(paths[0], (old, old))  # an older file: not this batch's, refused as ever
+    with pytest.raises(StvError, match="exists"):
+        claim_outputs(paths, out)
