@@ -23,6 +23,13 @@ from .options import (
 @input_list_options
 @scheduler_option()
 @click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print one JSON line per input (its outputs, whether it would run, be skipped or be "
+    "refused, its shape, how it would be held and its memory estimate) without reading any "
+    "pixel data, and exit 0.",
+)
+@click.option(
     "-o",
     "--output",
     required=True,

@@ -141,6 +141,9 @@ def run_projection_batch(ctx, command: str, inputs, run_input, settings, options
     from .device import run_context
 
     context = run_context(options)
+    if options.get("dry_run"):
+        _dry_run(ctx, inputs, settings, context)
+        return
     announce(command, len(inputs), context.backend, options["verbose"])
     workspace = Workspace()
     workspace.preload(settings.projection)
@@ -172,3 +175,15 @@ def run_projection_batch(ctx, command: str, inputs, run_input, settings, options
             run_input, settings=replace(settings, output=output), context=remote
         )
         run_inputs(ctx, command, inputs, process, options, executor=executor)
+
+
+def _dry_run(ctx, inputs, settings, context) -> None:
+    """``--dry-run``: one JSON line per input on stdout (what would run, be skipped or
+    refused, its outputs, shape and memory estimate), from headers alone; exit 0."""
+    import json
+
+    from ..pipeline.project import plan_project_input
+
+    for path in inputs:
+        click.echo(json.dumps(plan_project_input(path, settings, context)))
+    ctx.exit(0)

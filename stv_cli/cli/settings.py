@@ -37,6 +37,9 @@ def output_settings(inputs: Sequence[Path], output: str, options: dict, **extras
     from ..pipeline.settings import OutputSettings
 
     check_output_mode(options["overwrite"], options["skip_existing"])
+    template = output if "{" in output else None
+    if template is not None:
+        return _templated_settings(inputs, template, options, extras)
     to_directory, image_format = resolve_output(output, len(inputs), options["image_format"])
     bit_depth = int(options["bit_depth"])
     check_bit_depth(bit_depth, image_format)
@@ -140,3 +143,66 @@ def split_time_inputs(inputs: Sequence[Path], options: dict) -> tuple[Path, ...]
         else:
             expanded.append(path)
     return tuple(expanded)
+
+
+def _templated_settings(inputs: Sequence[Path], template: str, options: dict, extras: dict):
+    """The output settings of an ``-o`` template (``{name}``, ``{stem}``, ``{parent}``,
+    ``{index}``): each input's ``-o`` resolved and checked as a single input's would be; two
+    inputs whose pictures would land on one file are a usage error naming both."""
+    import click
+
+    from ..pipeline.outputs import TEMPLATE_FIELDS, output_paths, resolve_template
+    from ..pipeline.settings import OutputSettings
+
+    try:
+        resolve_template(template, Path("x"), 0, 1)
+    except (KeyError, IndexError, ValueError) as error:
+        raise click.BadParameter(
+            f"{template!r}: {error} is not a field; -o templates may use "
+            + ", ".join("{" + f + "}" for f in TEMPLATE_FIELDS),
+            param_hint="'-o' / '--output'",
+        ) from None
+    formats = {
+        resolve_output(resolve_template(template, p, k, len(inputs)), 1, options["image_format"])[
+            1
+        ]  # fmt: skip
+        for k, p in enumerate(inputs[:1])
+    }
+    image_format = formats.pop() if formats else (options["image_format"] or "png").lower()
+    bit_depth = int(options["bit_depth"])
+    check_bit_depth(bit_depth, image_format)
+    settings = OutputSettings(
+        out=Path("."),
+        to_directory=False,
+        image_format=image_format,
+        bit_depth=bit_depth,
+        compress_level=options["compress_level"],
+        compression=options.get("compression"),
+        overwrite=options["overwrite"],
+        skip_existing=options["skip_existing"],
+        grid=options["grid"],
+        weights=options["weights"],
+        weights_plot=options["weights_plot"],
+        telemetry=options["telemetry"],
+        template=template,
+        indices=tuple((str(p), k) for k, p in enumerate(inputs)) if "{index" in template else (),
+        **extras,
+    )
+    from ..pipeline.outputs import input_name
+
+    seen: dict[Path, Path] = {}
+    for path in inputs:
+        image = output_paths(settings, input_name(path), path)["image"].resolve()
+        if image in seen:
+            raise click.UsageError(
+                f"inputs {str(seen[image])!r} and {str(path)!r} would both write {str(image)!r} "
+                f"through -o {template!r}; add {{parent}} or {{index}} to tell them apart"
+            )
+        seen[image] = path
+        folder = Path(path).resolve()
+        if folder.is_dir() and folder in image.parents:
+            raise click.UsageError(
+                f"-o {template!r} puts the outputs of {str(path)!r} inside it, where a later "
+                "run would read them as slices; write them elsewhere"
+            )
+    return settings

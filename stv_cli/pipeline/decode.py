@@ -54,7 +54,7 @@ def _decode_input(path: Path, settings: DecodeSettings, workspace: Workspace) ->
         check_views(fusion, final_depth, settings.projection.views)
 
     latents = load_latents(path)
-    paths = decode_output_paths(out, input_name(path), len(latents))
+    paths = decode_output_paths(out, input_name(path), len(latents), path)
     replace = claim_outputs(list(paths.values()), out)
 
     low, high = settings.value_range

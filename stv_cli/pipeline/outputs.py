@@ -23,6 +23,7 @@ and refuses an existing output unless told it may replace it.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -53,8 +54,53 @@ def input_name(path: Path) -> str:
     return path.stem
 
 
-def output_paths(output: OutputSettings, name: str) -> dict[str, Path]:
-    """The files one input writes, by kind (see the module docstring for the naming)."""
+#: The fields an ``-o`` template may use.
+TEMPLATE_FIELDS = ("name", "stem", "parent", "index")
+
+
+def resolve_template(template: str, path, index: int, count: int) -> str:
+    """``-o`` for one input: ``{name}`` (what its outputs are called after: a folder's name, a
+    file's stem, ``_t003`` for a timepoint), ``{stem}`` (the input's own stem), ``{parent}``
+    (the name of the folder holding it), ``{index}`` (its position in the full input list,
+    zero-padded to the list's width)."""
+    from ..io.inputs import split_timepoint
+
+    base, _ = split_timepoint(path)
+    base = Path(base)
+    width = max(1, len(str(max(count - 1, 0))))
+    return template.format(
+        name=input_name(path),
+        stem=base.stem if base.suffix else base.name,
+        parent=base.resolve().parent.name,
+        index=f"{index:0{width}d}",
+    )
+
+
+_INDEX: list = [None, {}]  # the last ``indices`` seen and its dict (20,000 inputs: built once)
+
+
+def _index_of(indices: tuple) -> dict:
+    if _INDEX[0] is not indices:
+        _INDEX[:] = [indices, dict(indices)]
+    return _INDEX[1]
+
+
+def resolved_output(output: OutputSettings, path) -> OutputSettings:
+    """``output`` with its ``-o`` template resolved for the input ``path`` (a plain ``-o``:
+    ``output`` itself). A resolved ``-o`` is a folder when it ends with ``/`` or has no
+    extension, as a plain one is."""
+    if output.template is None or path is None:
+        return output
+    indices = _index_of(output.indices)
+    text = resolve_template(output.template, path, indices.get(str(path), 0), len(indices) or 1)
+    is_dir = text.endswith(("/", "\\")) or Path(text).suffix == "" or Path(text).is_dir()
+    return replace(output, out=Path(text), to_directory=is_dir, template=None)
+
+
+def output_paths(output: OutputSettings, name: str, path=None) -> dict[str, Path]:
+    """The files one input writes, by kind (see the module docstring for the naming); with
+    an ``-o`` template, those of ``path``'s resolved ``-o``."""
+    output = resolved_output(output, path)
     if output.to_directory:
         folder, stem, ext = output.out, name, "." + output.image_format
         image = folder / f"{stem}{ext}"
@@ -237,8 +283,11 @@ def write_weights_plot(path: Path, weights: np.ndarray, replace: bool) -> Path:
     return Path(path)
 
 
-def decode_output_paths(output: OutputSettings, name: str, count: int) -> dict[str, Path]:
+def decode_output_paths(
+    output: OutputSettings, name: str, count: int, path=None
+) -> dict[str, Path]:
     """The files of one latent file with ``count`` latents: ``image_000`` ..., then extras."""
+    output = resolved_output(output, path)
     base = output_paths(output, name)
     image = base.pop("image")
     base.pop("volume", None)  # decode writes no volume

@@ -71,7 +71,7 @@ def _project_input(path, settings, workspace: Workspace, context) -> list[Path]:
     from ..io.inputs import split_timepoint
 
     out = settings.output
-    paths = output_paths(out, input_name(path))
+    paths = output_paths(out, input_name(path), path)
     replace = claim_outputs(list(paths.values()), out)
 
     path, timepoint = split_timepoint(path)
@@ -276,3 +276,58 @@ def _load_with_progress(info, context: RunContext, out=None) -> np.ndarray:
             memory_limit=context.memory_limit,
             out=out,
         )
+
+
+def plan_project_input(path, settings: ProjectSettings, context: RunContext | None = None) -> dict:
+    """What :func:`run_project_input` would do with ``path``, from headers alone (``--dry-run``).
+
+    Returns a record: ``input``, ``outputs`` (resolved), ``action`` (``run``, ``skip``: all
+    outputs exist with ``--skip-existing``, ``refuse``: one exists without ``--overwrite``,
+    ``fail``: the input cannot be read or does not fit), ``shape`` (D, H, W, C), ``mode``
+    (``whole``, ``tiles``, ``slabs`` or ``windows``: how it would be held), ``memory_estimate``
+    (bytes at the run's peak) and ``error``.
+    """
+    from ..errors import StvError
+    from ..io.images import probe_volume
+    from ..io.inputs import split_timepoint
+    from .stages import estimate_run_memory
+
+    context = context or RunContext()
+    out = settings.output
+    record = {"input": str(path), "outputs": [], "action": "run", "shape": None, "mode": None,
+              "memory_estimate": None, "error": None}  # fmt: skip
+    with applied(context):
+        try:
+            paths = output_paths(out, input_name(path), path)
+            record["outputs"] = [str(p) for p in paths.values()]
+            existing = [p for p in paths.values() if p.exists()]
+            if out.skip_existing and existing and len(existing) == len(paths):
+                record["action"] = "skip"
+            elif existing and not out.overwrite and not out.skip_existing:
+                record["action"] = "refuse"
+                record["error"] = f"output {str(existing[0])!r} exists"
+            file, timepoint = split_timepoint(path)
+            selection = settings.selection
+            if timepoint is not None:
+                selection = replace_fields(selection, timepoint=timepoint)
+            info = probe_volume(file, selection)
+            record["shape"] = list(info.shape)
+            needs_volume = "grid" in paths or "volume" in paths or not settings.tiles
+            tiled = tiles_apply(_Placement(device_memory_in_force()), settings.refine, needs_volume)
+            threads = _load_threads(context, info)
+            streaming = _streaming(info, settings, needs_volume, threads, out.bit_depth)
+            estimate = estimate_run_memory(
+                info.shape, settings.refine, decode_scratch=info.scratch_bytes, threads=threads,
+                mapped=info.mapped_bytes, grid=out.grid, bit_depth=out.bit_depth, tiled=tiled,
+            )  # fmt: skip
+            record["mode"] = streaming[0] if streaming else ("tiles" if tiled else "whole")
+            record["memory_estimate"] = estimate.peak
+            if streaming is None:
+                check_refined_memory(
+                    info.shape, settings.refine, decode_scratch=info.scratch_bytes,
+                    threads=threads, mapped=info.mapped_bytes, grid=out.grid,
+                    bit_depth=out.bit_depth, tiled=tiled,
+                )  # fmt: skip
+        except (StvError, OSError) as error:
+            record["action"], record["error"] = "fail", str(error)
+    return record

@@ -116,6 +116,11 @@ class OutputSettings:
     #: when the batch began (time.time()), for batches whose inputs may run twice (a Dask
     #: cluster retries an input whose worker died): outputs written since then are its own
     batch_started: float | None = None
+    #: ``-o`` with ``{name}``, ``{stem}``, ``{parent}``, ``{index}``: resolved per input
+    #: (:func:`stv_cli.pipeline.outputs.resolve_template`); ``out`` is then unused
+    template: str | None = None
+    #: each input's position in the full list (text of the input -> index), for ``{index}``
+    indices: tuple[tuple[str, int], ...] = ()
     volume_format: str = "npy"  # of save_volume: npy, zarr or tif
 
 

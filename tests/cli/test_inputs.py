@@ -111,3 +111,49 @@ def test_the_report_gets_a_line_per_input_as_it_finishes(tmp_path, monkeypatch):
     assert [line["status"] for line in lines] == ["ok", "ok", "failed", "ok"]
     assert {"input", "outputs", "error", "warnings", "seconds", "host", "worker"} <= set(lines[0])
     assert lines[0]["command"] == "project" and lines[2]["error"]
+
+
+def test_output_templates_resolve_per_input_and_refuse_clashes(tmp_path):
+    a = make_stack(tmp_path / "dupA" / "stack", depth=2, height=3, width=4)
+    b = make_stack(tmp_path / "dupB" / "stack", depth=2, height=3, width=4)
+    out = tmp_path / "out"
+    clash = run("project", a, b, "-o", f"{out}/{{name}}.png")
+    assert clash.exit_code == 2 and "would both write" in clash.output and "dupA" in clash.output
+    result = run("project", a, b, "-o", f"{out}/{{parent}}/{{name}}_{{index}}.png")
+    assert result.exit_code == 0, result.output
+    assert (out / "dupA" / "stack_0.png").exists() and (out / "dupB" / "stack_1.png").exists()
+    again = run("project", a, b, "-o", f"{out}/{{parent}}/{{name}}_{{index}}.png",
+                "--skip-existing", "--json", "--quiet")  # fmt: skip
+    assert [r["status"] for r in json.loads(again.output)["results"]] == ["skipped", "skipped"]
+    folders = run("project", a, b, "-o", f"{out}/by-parent/{{parent}}/")
+    assert folders.exit_code == 0, folders.output
+    assert (out / "by-parent" / "dupA" / "stack.png").exists()
+    bad = run("project", a, "-o", f"{out}/{{nope}}.png")
+    assert bad.exit_code == 2 and "{name}" in bad.output
+
+
+def test_dry_run_plans_every_input_without_reading_pixels(tmp_path, monkeypatch):
+    import stv_cli.io.images as images
+
+    def never(*args, **kwargs):
+        raise AssertionError("pixels were read")
+
+    monkeypatch.setattr(images, "load_volume", never)
+    monkeypatch.setattr(images, "load_slices", never)
+    stack = make_stack(tmp_path / "s", depth=3, height=5, width=6)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "s.png").write_bytes(b"old")
+    names = [str(stack)] + [str(tmp_path / f"missing{k:05d}") for k in range(20_000)]
+    listing = tmp_path / "list.txt"
+    listing.write_text("\n".join(names) + "\n")
+    result = run("project", "--files-from", listing, "-o", f"{tmp_path / 'out'}/",
+                 "--upscale", "2", "--dry-run")  # fmt: skip
+    assert result.exit_code == 0, result.output[-500:]
+    records = [json.loads(line) for line in result.output.splitlines()]
+    assert len(records) == 20_001
+    first = records[0]
+    assert first["action"] == "refuse" and first["shape"] == [3, 5, 6, 1]
+    assert first["mode"] == "tiles" and first["memory_estimate"] > 0
+    assert first["outputs"] == [str(tmp_path / "out" / "s.png")]
+    assert records[1]["action"] == "fail" and "does not exist" in records[1]["error"]
+    assert not (tmp_path / "out" / "s.png").read_bytes() != b"old"  # nothing written
