@@ -18,13 +18,14 @@ from .options import (
 
 
 @click.command()
-@click.argument(
-    "images",
-    nargs=-1,
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    metavar="IMAGES...",
+@click.argument("images", nargs=-1, type=click.Path(path_type=Path), metavar="IMAGES...")
+@click.option(
+    "--files-from",
+    metavar="FILE",
+    default=None,
+    help="Also read image files from FILE, one per line ('-': stdin), after those given.",
 )
+@click.option("-0", "--null", is_flag=True, help="--files-from entries are NUL-separated.")
 @click.option(
     "-o",
     "--output",
@@ -51,11 +52,16 @@ def grid(images: tuple[Path, ...], output: Path, **options) -> None:
     Example:
       stv grid out/a.png out/b.png out/c.png -o out/abc_grid.png --nrow 3 --padding 4
     """
+    import time
+
     from ..pipeline.grid import run_grid
     from ..pipeline.settings import OutputSettings
     from .checks import check_bit_depth
+    from .inputs import collect_inputs
     from .settings import grid_settings
 
+    images = tuple(collect_inputs(images, options, "IMAGES"))
+    start = time.perf_counter()
     image_format = output.suffix.lower().lstrip(".")
     if output.is_dir() or image_format not in IMAGE_FORMATS:
         raise click.BadParameter(
@@ -75,10 +81,39 @@ def grid(images: tuple[Path, ...], output: Path, **options) -> None:
         overwrite=options["overwrite"],
     )
     written = run_grid(list(images), grid_settings(options), settings)
-    if options["json_report"]:
-        import json
-
-        record = {"command": "grid", "inputs": [str(p) for p in images], "outputs": [str(written)]}
-        click.echo(json.dumps(record, indent=2))
-    else:
+    if options["json_report"] or options.get("report_file"):
+        _report(images, written, time.perf_counter() - start, options)
+    if not options["json_report"] and options.get("report_file") != "-":
         click.echo(str(written))
+
+
+def _report(images, written: Path, seconds: float, options: dict) -> None:
+    """The grid's record, in the shape every command reports (one input: the images)."""
+    import json
+    import os
+    import socket
+    import threading
+
+    from ..executors.batch import OK, BatchReport, InputResult
+
+    result = InputResult(
+        input=", ".join(str(p) for p in images),
+        status=OK,
+        outputs=[str(written)],
+        seconds=round(seconds, 6),
+        host=socket.gethostname(),
+        worker=f"{os.getpid()}:{threading.current_thread().name}",
+    )
+    report = BatchReport(command="grid", results=[result])
+    target = options.get("report_file")
+    if target is not None:
+        line = json.dumps({"command": "grid", **report.to_dict()["results"][0]})
+        if target == "-":
+            click.echo(line)
+        else:
+            with open(target, "a", encoding="utf-8") as handle:
+                handle.write(line + "\n")
+    if options["json_report"]:
+        document = report.to_dict()
+        document["images"] = [str(p) for p in images]
+        click.echo(json.dumps(document, indent=2))

@@ -157,3 +157,23 @@ def test_dry_run_plans_every_input_without_reading_pixels(tmp_path, monkeypatch)
     assert first["outputs"] == [str(tmp_path / "out" / "s.png")]
     assert records[1]["action"] == "fail" and "does not exist" in records[1]["error"]
     assert not (tmp_path / "out" / "s.png").read_bytes() != b"old"  # nothing written
+
+
+def test_grid_reads_a_list_and_reports_in_the_common_shape(tmp_path):
+    from PIL import Image
+
+    files = []
+    for k in range(3):
+        files.append(tmp_path / f"i{k}.png")
+        Image.fromarray(np.full((4, 5), 40 * k, np.uint8)).save(files[-1])
+    listing = tmp_path / "list.txt"
+    listing.write_text("\n".join(map(str, files[1:])) + "\n")
+    result = run("grid", files[0], "--files-from", listing, "-o", tmp_path / "g.png", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["command"] == "grid" and report["ok"] == 1 and report["exit_code"] == 0
+    record = report["results"][0]
+    assert {"input", "status", "outputs", "error", "warnings", "seconds", "host", "worker"} <= set(
+        record
+    )
+    assert report["images"] == [str(f) for f in files]
