@@ -22,6 +22,7 @@ from .options import (
     input_list_options,
     output_mode_options,
     report_options,
+    scheduler_option,
     threads_option,
 )
 from .param_types import POSITIVE
@@ -43,6 +44,7 @@ VIDEO_NUMBA_THREADS = 1
 @click.command()
 @click.argument("inputs", nargs=-1, type=click.Path(path_type=Path), metavar="INPUT...")
 @input_list_options
+@scheduler_option()
 @click.option(
     "-o",
     "--output",
@@ -118,8 +120,33 @@ def video(ctx: click.Context, inputs: tuple[Path, ...], output: Path, **options)
     # and idle numba workers spin-wait on them between kernels (measured: ~30% slower)
     context = run_context(options, threads=VIDEO_NUMBA_THREADS)
     load_kernels(settings.stream)
-    process = functools.partial(_run_one, settings=settings, context=context, options=options)
-    run_inputs(ctx, "video", inputs, process, options)
+    spec = options.get("scheduler")
+    if spec is None:
+        process = functools.partial(_run_one, settings=settings, context=context, options=options)
+        run_inputs(ctx, "video", inputs, process, options)
+        return
+    _run_on_cluster(ctx, spec, inputs, settings, context, options)
+
+
+def _run_on_cluster(ctx, spec: str, inputs, settings, context, options: dict) -> None:
+    """``--scheduler``: each clip a task on a Dask cluster (see stv_cli.executors.dask)."""
+    import time
+    from dataclasses import replace
+
+    from ..errors import StvError
+    from ..executors.dask import DaskExecutor
+
+    try:
+        executor = DaskExecutor(spec)
+    except StvError as error:
+        raise click.BadParameter(str(error), param_hint="'--scheduler'") from None
+    with executor:
+        output = replace(settings.output, batch_started=time.time() - 0.1)
+        remote = replace(context, progress=False)
+        process = functools.partial(
+            _run_one, settings=replace(settings, output=output), context=remote, options=options
+        )
+        run_inputs(ctx, "video", inputs, process, options, executor=executor)
 
 
 def load_kernels(stream) -> None:

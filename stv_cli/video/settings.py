@@ -58,6 +58,9 @@ class VideoOutputSettings:
     grid: GridSettings = field(default_factory=GridSettings)
     overwrite: bool = False
     skip_existing: bool = False
+    #: when a batch whose clips may run twice began (a Dask worker lost mid-clip): outputs
+    #: written since then are its own (stv_cli.pipeline.outputs.claim_outputs)
+    batch_started: float | None = None
 
 
 @dataclass(frozen=True)

@@ -104,3 +104,40 @@ def test_bad_schedulers_are_usage_errors(stacks, tmp_path):
     assert time.perf_counter() - start < 30
     assert parse_scheduler("local:3") == ("local", 3)
     assert np.isfinite(1.0)
+
+
+def test_clips_run_on_a_local_cluster(tmp_path):
+    from stv_cli.io import pattern_clip
+
+    clips = [pattern_clip.write_pattern_clip(tmp_path / f"c{k}.mp4", frames=6 + k, height=24,
+                                             width=32) for k in range(2)]  # fmt: skip
+    local = run("video", *clips, "-o", f"{tmp_path / 'local'}/", "--telemetry",
+                f"{tmp_path / 'local'}/{{name}}.csv")  # fmt: skip
+    assert local.exit_code == 0, local.output
+    cluster = run("video", *clips, "-o", f"{tmp_path / 'dask'}/", "--telemetry",
+                  f"{tmp_path / 'dask'}/{{name}}.csv", "--scheduler", "local:1")  # fmt: skip
+    assert cluster.exit_code == 0, cluster.output
+    for k in range(2):  # the telemetry is the data: equal, row for row
+        assert (tmp_path / "dask" / f"c{k}.csv").read_text() == (
+            tmp_path / "local" / f"c{k}.csv"
+        ).read_text()
+
+
+def test_ctrl_c_cancels_the_inputs_not_yet_done(stacks, tmp_path):
+    settings = ProjectSettings(output=OutputSettings(out=tmp_path / "out"))
+    process = functools.partial(run_project_input, settings=settings,
+                                context=RunContext(threads=1, progress=False))  # fmt: skip
+
+    def interrupt(result):
+        raise KeyboardInterrupt
+
+    with DaskExecutor("local:2") as executor:
+        with pytest.raises(KeyboardInterrupt):
+            run_batch(stacks, process, command="project", quiet=True, on_result=interrupt,
+                      executor=executor)  # fmt: skip
+        deadline = time.time() + 20
+        while time.time() < deadline and any(executor.client.processing().values()):
+            time.sleep(0.1)
+        assert not any(executor.client.processing().values())  # nothing left running
+        written = len(list((tmp_path / "out").iterdir()))
+    assert 1 <= written < len(stacks)
