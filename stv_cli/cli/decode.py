@@ -10,6 +10,7 @@ from .inputs import collect_inputs
 from .model_options import projection_options, refinement_options
 from .options import (
     batch_output_options,
+    dry_run_option,
     extra_output_options,
     grid_layout_options,
     input_list_options,
@@ -25,6 +26,7 @@ SIZE = BoundedInt(1, 65536)
 @click.argument("latents", nargs=-1, type=click.Path(path_type=Path), metavar="LATENTS...")
 @input_list_options
 @scheduler_option()
+@dry_run_option()
 @click.option(
     "-o",
     "--output",

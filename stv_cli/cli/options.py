@@ -426,3 +426,14 @@ def scheduler_option() -> F:
         "scheduler' whose 'dask worker's share the files) or local:N (N worker processes "
         "here). Needs pip install 'stv-cli[dask]'.",
     )
+
+
+def dry_run_option() -> F:
+    """``--dry-run``: each input's plan as a JSON line, no pixel data read, exit 0."""
+    return click.option(
+        "--dry-run",
+        is_flag=True,
+        help="Print one JSON line per input (its outputs, whether it would run, be skipped or "
+        "be refused, its shape, how it would be held, its memory estimate) without reading any "
+        "pixel data, and exit 0.",
+    )

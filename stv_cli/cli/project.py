@@ -9,6 +9,7 @@ import click
 from .model_options import projection_options, refinement_options
 from .options import (
     batch_output_options,
+    dry_run_option,
     extra_output_options,
     grid_options,
     input_list_options,
@@ -22,13 +23,7 @@ from .options import (
 @click.argument("inputs", nargs=-1, type=click.Path(path_type=Path), metavar="INPUT...")
 @input_list_options
 @scheduler_option()
-@click.option(
-    "--dry-run",
-    is_flag=True,
-    help="Print one JSON line per input (its outputs, whether it would run, be skipped or be "
-    "refused, its shape, how it would be held and its memory estimate) without reading any "
-    "pixel data, and exit 0.",
-)
+@dry_run_option()
 @click.option(
     "-o",
     "--output",

@@ -142,7 +142,11 @@ def run_projection_batch(ctx, command: str, inputs, run_input, settings, options
 
     context = run_context(options)
     if options.get("dry_run"):
-        _dry_run(ctx, inputs, settings, context)
+        from ..pipeline.decode import plan_decode_input
+        from ..pipeline.project import plan_project_input
+
+        plan = plan_project_input if command == "project" else plan_decode_input
+        dry_run(ctx, inputs, functools.partial(plan, settings=settings, context=context))
         return
     announce(command, len(inputs), context.backend, options["verbose"])
     workspace = Workspace()
@@ -177,13 +181,12 @@ def run_projection_batch(ctx, command: str, inputs, run_input, settings, options
         run_inputs(ctx, command, inputs, process, options, executor=executor)
 
 
-def _dry_run(ctx, inputs, settings, context) -> None:
-    """``--dry-run``: one JSON line per input on stdout (what would run, be skipped or
-    refused, its outputs, shape and memory estimate), from headers alone; exit 0."""
+def dry_run(ctx, inputs, plan) -> None:
+    """``--dry-run``: one JSON line per input on stdout, ``plan(path)``'s record (what would
+    run, be skipped or refused, its outputs, shape and memory estimate), from headers alone;
+    exit 0."""
     import json
 
-    from ..pipeline.project import plan_project_input
-
     for path in inputs:
-        click.echo(json.dumps(plan_project_input(path, settings, context)))
+        click.echo(json.dumps(plan(path)))
     ctx.exit(0)

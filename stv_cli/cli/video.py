@@ -18,6 +18,7 @@ from .inputs import collect_inputs
 from .options import (
     compose_options,
     device_option,
+    dry_run_option,
     grid_options,
     input_list_options,
     output_mode_options,
@@ -45,6 +46,7 @@ VIDEO_NUMBA_THREADS = 1
 @click.argument("inputs", nargs=-1, type=click.Path(path_type=Path), metavar="INPUT...")
 @input_list_options
 @scheduler_option()
+@dry_run_option()
 @click.option(
     "-o",
     "--output",
@@ -116,6 +118,12 @@ def video(ctx: click.Context, inputs: tuple[Path, ...], output: Path, **options)
     inputs = tuple(collect_inputs(inputs, options))
     to_directory = _check_options(inputs, output, options)
     settings = _settings(options, output, to_directory)
+    if options.get("dry_run"):
+        from ..video.clip import plan_clip
+        from .report import dry_run
+
+        dry_run(ctx, inputs, functools.partial(plan_clip, settings=settings))
+        return
     # one numba thread unless asked: the decoder and encoder threads need the other cores,
     # and idle numba workers spin-wait on them between kernels (measured: ~30% slower)
     context = run_context(options, threads=VIDEO_NUMBA_THREADS)

@@ -88,3 +88,32 @@ def _decode_input(path: Path, settings: DecodeSettings, workspace: Workspace) ->
             write_json(paths["telemetry"], {"input": str(path), "latents": reports}, replace)
         )
     return written
+
+
+def plan_decode_input(path, settings: DecodeSettings, context: RunContext | None = None) -> dict:
+    """What :func:`run_decode_input` would do with ``path`` (``--dry-run``): the record of
+    :func:`stv_cli.pipeline.project.plan_project_input`, the latents counted from the file
+    (``shape`` is the decoded volume's)."""
+    from ..errors import StvError
+    from ..io.latents import load_latents
+    from .stages import estimate_run_memory
+
+    out = settings.output
+    shape = (settings.depth, settings.height, settings.width, 1)
+    record = {"input": str(path), "outputs": [], "action": "run", "shape": list(shape),
+              "mode": "whole", "memory_estimate": None, "error": None}  # fmt: skip
+    with applied(context):
+        try:
+            latents = load_latents(Path(path))
+            paths = decode_output_paths(out, input_name(path), len(latents), path)
+            record["outputs"] = [str(p) for p in paths.values()]
+            existing = [p for p in paths.values() if p.exists()]
+            if out.skip_existing and existing and len(existing) == len(paths):
+                record["action"] = "skip"
+            elif existing and not out.overwrite and not out.skip_existing:
+                record["action"], record["error"] = "refuse", f"output {str(existing[0])!r} exists"
+            record["memory_estimate"] = estimate_run_memory(shape, settings.refine).peak
+            check_refined_memory(shape, settings.refine)
+        except (StvError, OSError) as error:
+            record["action"], record["error"] = "fail", str(error)
+    return record

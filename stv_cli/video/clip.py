@@ -156,3 +156,32 @@ def _print_timing(path: Path, seconds: float, sinks, reader, compute: list[float
         f"waits on the writer {ms(sinks.video.blocked)}; writer busy {ms(sinks.video.busy)}",
         file=sys.stderr,
     )
+
+
+def plan_clip(path: Path, settings: VideoSettings) -> dict:
+    """What :func:`run_clip` would do with ``path`` (``--dry-run``), from the container's
+    headers: its outputs, whether it would run, be skipped or refused, its ``shape`` (frames,
+    height, width, channels; frames None where the header has no count), ``mode``
+    (``stream``: frame by frame, flat memory) and the frame ring's bytes as its estimate."""
+    from ..errors import StvError
+    from ..io.video_reader import probe
+
+    out = settings.output
+    record = {"input": str(path), "outputs": [], "action": "run", "shape": None,
+              "mode": "stream", "memory_estimate": None, "error": None}  # fmt: skip
+    try:
+        paths = plan_outputs(Path(path), out)
+        record["outputs"] = [str(p) for p in paths.values()]
+        existing = [p for p in paths.values() if p.exists()]
+        if out.skip_existing and existing and len(existing) == len(paths):
+            record["action"] = "skip"
+        elif existing and not out.overwrite and not out.skip_existing:
+            record["action"], record["error"] = "refuse", f"output {str(existing[0])!r} exists"
+        info = probe(path)
+        record["shape"] = [info.frame_count, info.height, info.width, info.channels]
+        # the frame ring (doubled, as pixels) and the state of the pipeline (float32)
+        ring = 2 * settings.stream.depth * info.height * info.width * info.channels
+        record["memory_estimate"] = ring + 20 * info.height * info.width * info.channels
+    except (StvError, OSError) as error:
+        record["action"], record["error"] = "fail", str(error)
+    return record

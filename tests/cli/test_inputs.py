@@ -177,3 +177,21 @@ def test_grid_reads_a_list_and_reports_in_the_common_shape(tmp_path):
         record
     )
     assert report["images"] == [str(f) for f in files]
+
+
+def test_decode_and_video_dry_runs_plan_without_decoding(tmp_path):
+    from stv_cli.io import pattern_clip
+
+    np.save(tmp_path / "lat.npy", np.ones((3, 4), np.float32))
+    result = run("decode", tmp_path / "lat.npy", "-o", f"{tmp_path / 'out'}/", "--dry-run",
+                 "--depth", "2", "--height", "3", "--width", "4")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.output)
+    assert record["action"] == "run" and len(record["outputs"]) == 3
+    assert record["shape"] == [2, 3, 4, 1] and not (tmp_path / "out").exists()
+    clip = pattern_clip.write_pattern_clip(tmp_path / "c.mp4", frames=5, height=24, width=32)
+    video = run("video", clip, "-o", f"{tmp_path / 'v'}/", "--dry-run")
+    assert video.exit_code == 0, video.output
+    plan = json.loads(video.output)
+    assert plan["shape"][1:] == [24, 32, 3] and plan["mode"] == "stream"
+    assert plan["outputs"] and not (tmp_path / "v").exists()
