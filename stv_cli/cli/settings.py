@@ -48,18 +48,25 @@ def output_settings(inputs: Sequence[Path], output: str, options: dict, **extras
     return OutputSettings(
         out=Path(output),
         to_directory=to_directory,
-        image_format=image_format,
-        bit_depth=bit_depth,
-        compress_level=options["compress_level"],
-        compression=options.get("compression"),
-        overwrite=options["overwrite"],
-        skip_existing=options["skip_existing"],
-        grid=options["grid"],
-        weights=options["weights"],
-        weights_plot=options["weights_plot"],
-        telemetry=options["telemetry"],
+        **_output_fields(options, image_format, bit_depth),
         **extras,
     )
+
+
+def _output_fields(options: dict, image_format: str, bit_depth: int) -> dict:
+    """The :class:`OutputSettings` fields every batch command takes from its options."""
+    return {
+        "image_format": image_format,
+        "bit_depth": bit_depth,
+        "compress_level": options["compress_level"],
+        "compression": options.get("compression"),
+        "overwrite": options["overwrite"],
+        "skip_existing": options["skip_existing"],
+        "grid": options["grid"],
+        "weights": options["weights"],
+        "weights_plot": options["weights_plot"],
+        "telemetry": options["telemetry"],
+    }
 
 
 def refine_settings(options: dict):
@@ -174,16 +181,7 @@ def _templated_settings(inputs: Sequence[Path], template: str, options: dict, ex
     settings = OutputSettings(
         out=Path("."),
         to_directory=False,
-        image_format=image_format,
-        bit_depth=bit_depth,
-        compress_level=options["compress_level"],
-        compression=options.get("compression"),
-        overwrite=options["overwrite"],
-        skip_existing=options["skip_existing"],
-        grid=options["grid"],
-        weights=options["weights"],
-        weights_plot=options["weights_plot"],
-        telemetry=options["telemetry"],
+        **_output_fields(options, image_format, bit_depth),
         template=template,
         indices=tuple((str(p), k) for k, p in enumerate(inputs)) if "{index" in template else (),
         **extras,
