@@ -137,18 +137,35 @@ def atomic_output(
 _WRITER = f"{socket.gethostname().replace('-', '_').replace('.', '_')}~{os.getpid()}"
 
 
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this host. A killed process that its parent has not
+    yet reaped (a zombie: a Dask worker just lost) counts as gone."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: alive
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            state = handle.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state not in ("Z", "X")
+
+
 def _remove_orphans(target: Path) -> None:
     """Remove temporary files of ``target`` left by processes of this host that are gone."""
     host = _WRITER.split("~")[0]
     for orphan in target.parent.glob(f".{glob.escape(target.stem)}.tmp-{host}~*"):
         pid_text = orphan.name[len(f".{target.stem}.tmp-{host}~") :].split("-", 1)[0]
         try:
-            os.kill(int(pid_text), 0)
-        except ProcessLookupError:  # its writer is gone: the file will never be published
+            alive = _alive(int(pid_text))
+        except ValueError:
+            continue
+        if not alive:  # its writer is gone: the file will never be published
             with contextlib.suppress(OSError):
                 shutil.rmtree(orphan) if orphan.is_dir() else orphan.unlink()
-        except (ValueError, PermissionError, OSError):
-            continue
 
 
 def _refuse_existing_directory(target: Path, overwrite: bool) -> None:

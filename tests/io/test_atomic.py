@@ -192,3 +192,22 @@ def test_a_temporary_file_of_a_dead_writer_is_removed_by_the_next_write(tmp_path
         tmp.write_bytes(b"done")
     assert not orphan.exists() and alive.exists()
     assert (tmp_path / "pic.png").read_bytes() == b"done"
+
+
+def test_a_zombie_writer_counts_as_gone():
+    import subprocess
+    import sys
+    import time
+
+    from stv_cli.io import atomic
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.time() + 10
+    while time.time() < deadline:  # exited, not yet reaped: a zombie
+        with open(f"/proc/{child.pid}/stat") as handle:
+            if handle.read().rsplit(")", 1)[1].split()[0] == "Z":
+                break
+        time.sleep(0.01)
+    assert not atomic._alive(child.pid)
+    assert atomic._alive(os.getpid())
+    child.wait()
