@@ -116,7 +116,7 @@ def grid_settings(options: dict):
 
 def selection_settings(options: dict):
     """``--timepoint``, ``--channels``, ``--level``, ``--input-range`` as a Selection."""
-    from ..io.tiff import Selection
+    from ..io.axes import Selection
 
     return Selection(
         timepoint=options["timepoint"],

@@ -40,6 +40,7 @@ from stv_kernels.pixel_scale import PIXEL_DTYPES, pixel_values
 from ..errors import InputError, InvalidValue
 from ..model.memory import format_bytes
 from ..model.memory import memory_limit as model_memory_limit
+from .axes import Selection
 from .image_write import DEFAULT_PNG_COMPRESS_LEVEL, save_array_image
 from .probe import (
     PrecisionWarning,
@@ -52,7 +53,7 @@ from .probe import (
     probe_volume,
     warn_8_bits_read,
 )
-from .tiff import Selection, TiffPlan, read_tiff
+from .tiff import TiffPlan, read_tiff
 from .zarr_store import read_zarr
 
 __all__ = [

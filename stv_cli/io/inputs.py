@@ -37,8 +37,9 @@ def timepoint_suffix(timepoint: int) -> str:
 def timepoint_count(path: Path, selection=None) -> int:
     """How many timepoints a TIFF or Zarr stack holds (1 without a T axis, and for every
     other kind of input). Reads headers only."""
+    from .axes import Selection
     from .probe import _TIFF_SUFFIXES
-    from .tiff import Selection, open_tiff
+    from .tiff import open_tiff
     from .zarr_store import is_zarr, locate
 
     selection = selection or Selection()

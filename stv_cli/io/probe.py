@@ -22,8 +22,9 @@ from PIL import Image, UnidentifiedImageError
 from stv_kernels.pixel_scale import PIXEL_DTYPES
 
 from ..errors import InputError
+from .axes import Selection
 from .metadata import PhysicalSize
-from .tiff import Selection, TiffPlan, probe_tiff
+from .tiff import TiffPlan, probe_tiff
 from .zarr_store import is_zarr, probe_zarr
 
 __all__ = [
@@ -411,7 +412,7 @@ def probe_volume(path: str | os.PathLike, selection: Selection | None = None) ->
         Zarr store or OME-Zarr image (a ``.zarr`` folder) or a ``.npy`` file.
     selection : Selection, optional
         The timepoint, channels, pyramid level and value range to read
-        (:class:`stv_cli.io.tiff.Selection`; ``--timepoint``, ``--channels``, ``--level``,
+        (:class:`stv_cli.io.axes.Selection`; ``--timepoint``, ``--channels``, ``--level``,
         ``--input-range``).
 
     Returns

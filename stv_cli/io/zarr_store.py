@@ -11,7 +11,7 @@ An input ending in ``.zarr`` (or any folder holding ``.zarray``, ``.zgroup`` or
   is read: (Y, X), (Z, Y, X) or (Z, Y, X, C) with C <= 4;
 * a plain group holding exactly one array: that array.
 
-The axes become (D, H, W, C) by the rule TIFF stacks follow (:func:`stv_cli.io.tiff.plan_axes`)
+The axes become (D, H, W, C) by the rule TIFF stacks follow (:func:`stv_cli.io.axes.plan_axes`)
 and values are scaled the same way. Slices are read a chunk row at a time, so the memory held
 besides the volume is one chunk's depth of raw values per thread.
 """
@@ -25,8 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from .metadata import PhysicalSize
-from .tiff import (
+from .axes import (
     AxesPlan,
     Selection,
     ValueScale,
@@ -36,6 +35,7 @@ from .tiff import (
     scale_into,
     value_scale,
 )
+from .metadata import PhysicalSize
 
 #: NGFF axis names -> the letters the axes rule uses.
 _NAMES = {"t": "T", "time": "T", "c": "C", "channel": "C", "z": "Z", "y": "Y", "x": "X"}

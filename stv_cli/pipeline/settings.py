@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..io.tiff import Selection
+from ..io.axes import Selection
 from ..model.refine import refined_depth
 
 __all__ = [

@@ -15,8 +15,8 @@ import tifffile
 from PIL import Image
 
 from stv_cli.errors import InputError
+from stv_cli.io.axes import Selection, plan_axes
 from stv_cli.io.images import load_volume, probe_volume
-from stv_cli.io.tiff import Selection, plan_axes
 
 U16 = np.float32(65535)
 

@@ -11,9 +11,9 @@ import pytest
 import zarr
 
 from stv_cli.errors import InputError
+from stv_cli.io.axes import Selection
 from stv_cli.io.images import load_volume, probe_volume
 from stv_cli.io.inputs import timepoint_count
-from stv_cli.io.tiff import Selection
 
 U16 = np.float32(65535)
 
