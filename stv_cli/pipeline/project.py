@@ -7,6 +7,7 @@ and projects (:mod:`.stages`) and writes every output atomically (:mod:`.outputs
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from dataclasses import replace as replace_fields
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -80,24 +81,11 @@ def _project_input(path, settings, workspace: Workspace, context) -> list[Path]:
         selection = replace_fields(selection, timepoint=timepoint)
     info = probe_volume(path, selection)
     shape = (info.depth, info.height, info.width, info.channels)
-    # band by band (never the whole refined volume) unless an output needs that volume, or
-    # --no-tiles, or it will live on a GPU
-    needs_volume = "grid" in paths or "volume" in paths or not settings.tiles
-    tiled = tiles_apply(_Placement(device_memory_in_force()), settings.refine, needs_volume)
     context = context or RunContext()
-    threads = _load_threads(context, info)
-    streaming = _streaming(info, settings, needs_volume, threads, out.bit_depth)
+    holding = _holding(info, settings, paths, context)
+    tiled, threads, streaming = holding.tiled, holding.threads, holding.streaming
     if streaming is None:
-        check_refined_memory(
-            shape,
-            settings.refine,
-            decode_scratch=info.scratch_bytes,
-            threads=threads,
-            mapped=info.mapped_bytes,
-            grid=out.grid,
-            bit_depth=out.bit_depth,
-            tiled=tiled,
-        )
+        check_refined_memory(shape, settings.refine, **holding.memory)
     final_depth = settings.refine.stage_shapes(shape)[-1][0]
     if settings.projection.views is not None:
         fusion = workspace.views_file(settings.projection.views)
@@ -203,11 +191,35 @@ def _streaming(info, settings, needs_volume: bool, threads: int, bit_depth: int)
     return ("slabs", slab) if needed <= limit else None
 
 
-class _Placement:
-    """Where the loaded volume will live, for the tiling decision made before loading."""
+@dataclass(frozen=True)
+class _Holding:
+    """How one input will be held, decided from its headers before anything is loaded:
+    band by band (``tiled``), streamed (``streaming``: ``("slabs" | "windows", n)``) or whole;
+    with how many loading threads, and the arguments of its memory estimate."""
 
-    def __init__(self, on_device: bool) -> None:
-        self.on_device = on_device
+    tiled: bool
+    threads: int
+    streaming: tuple[str, int] | None
+    memory: dict
+
+
+def _holding(info, settings, paths: dict, context: RunContext) -> _Holding:
+    """Band by band (never the whole refined volume) unless an output needs that volume,
+    ``--no-tiles``, or it will live on a GPU; streamed when even that does not fit."""
+    out = settings.output
+    needs_volume = "grid" in paths or "volume" in paths or not settings.tiles
+    tiled = tiles_apply(device_memory_in_force(), settings.refine, needs_volume)
+    threads = _load_threads(context, info)
+    memory = {
+        "decode_scratch": info.scratch_bytes,
+        "threads": threads,
+        "mapped": info.mapped_bytes,
+        "grid": out.grid,
+        "bit_depth": out.bit_depth,
+        "tiled": tiled,
+    }
+    streaming = _streaming(info, settings, needs_volume, threads, out.bit_depth)
+    return _Holding(tiled, threads, streaming, memory)
 
 
 def device_memory_in_force() -> bool:
@@ -312,22 +324,13 @@ def plan_project_input(path, settings: ProjectSettings, context: RunContext | No
                 selection = replace_fields(selection, timepoint=timepoint)
             info = probe_volume(file, selection)
             record["shape"] = list(info.shape)
-            needs_volume = "grid" in paths or "volume" in paths or not settings.tiles
-            tiled = tiles_apply(_Placement(device_memory_in_force()), settings.refine, needs_volume)
-            threads = _load_threads(context, info)
-            streaming = _streaming(info, settings, needs_volume, threads, out.bit_depth)
-            estimate = estimate_run_memory(
-                info.shape, settings.refine, decode_scratch=info.scratch_bytes, threads=threads,
-                mapped=info.mapped_bytes, grid=out.grid, bit_depth=out.bit_depth, tiled=tiled,
-            )  # fmt: skip
-            record["mode"] = streaming[0] if streaming else ("tiles" if tiled else "whole")
+            holding = _holding(info, settings, paths, context)
+            streaming = holding.streaming
+            record["mode"] = streaming[0] if streaming else ("tiles" if holding.tiled else "whole")
+            estimate = estimate_run_memory(info.shape, settings.refine, **holding.memory)
             record["memory_estimate"] = estimate.peak
             if streaming is None:
-                check_refined_memory(
-                    info.shape, settings.refine, decode_scratch=info.scratch_bytes,
-                    threads=threads, mapped=info.mapped_bytes, grid=out.grid,
-                    bit_depth=out.bit_depth, tiled=tiled,
-                )  # fmt: skip
+                check_refined_memory(info.shape, settings.refine, **holding.memory)
         except (StvError, OSError) as error:
             record["action"], record["error"] = "fail", str(error)
     return record

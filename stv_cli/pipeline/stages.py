@@ -131,11 +131,11 @@ def project_volume(volume, settings: ProjectionSettings, workspace: Workspace | 
     return image, weights
 
 
-def tiles_apply(volume, refine_settings: RefineSettings, needs_volume: bool) -> bool:
+def tiles_apply(on_device: bool, refine_settings: RefineSettings, needs_volume: bool) -> bool:
     """Whether a run refines and collapses band by band (:func:`project_tiled`): there is a
     refinement to spare, no output needs the whole refined volume (``needs_volume``: a grid, a
-    saved volume, ``--no-tiles``), and the volume lives on the host."""
-    return refine_settings.refines and not needs_volume and not volume.on_device
+    saved volume, ``--no-tiles``), and the volume lives on the host (not ``on_device``)."""
+    return refine_settings.refines and not needs_volume and not on_device
 
 
 def tile_plan(shape, refine_settings: RefineSettings, statistics: bool = False):
